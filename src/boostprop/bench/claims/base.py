@@ -1,0 +1,137 @@
+"""What a paper claim is to the harness: a declarative experiment plus a verdict rule.
+
+A :class:`Claim` lists, per preset, the :class:`~boostprop.bench.sweep.Comparison` runs it needs
+(data set, model, recipes, target, budget), states its verdict rule in words, and judges the
+summaries of those runs. Claims whose experiments are not epoch-based training runs (a convex
+solver, a Hessian analysis) add them in :meth:`Claim.run_extras` and report them in
+:meth:`Claim.extra_blocks`; extras write their results into the claim's folder as they finish.
+
+Example:
+    >>> Verdict("holds", "2× faster").status
+    'holds'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from boostprop.bench.document import Block
+from boostprop.bench.stats import bootstrap_diff_ci, welch_ttest
+from boostprop.bench.summary import ComparisonSummary
+from boostprop.bench.sweep import Comparison
+
+PRESETS = ("smoke", "quick", "full")
+STATUSES = ("holds", "partly holds", "not reproduced", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``status`` is one of :data:`STATUSES`; ``measured`` the effect in one line (with its 95%
+    interval); ``details`` one line per data set / setting."""
+
+    status: str
+    measured: str
+    details: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status: expected one of {STATUSES}, got {self.status!r}")
+
+
+@dataclass
+class ExtraContext:
+    """Where and how a claim's extra experiments run."""
+
+    preset: str
+    out_dir: Path  # the claim's own folder inside the results folder
+    jobs: int = 1
+    progress: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Claim:
+    """Base class of a paper's claim. Subclasses set the class attributes and override
+    :meth:`comparisons` and :meth:`judge` (and optionally the extras)."""
+
+    name: str = ""
+    paper: str = ""
+    statement: str = ""
+    rule: str = ""
+    datasets: tuple[str, ...] = ()
+    in_reproduce: bool = True  # run by `boostprop reproduce` (False: ad-hoc sweeps only)
+
+    def comparisons(self, preset: str) -> list[Comparison]:
+        return []
+
+    def run_extras(self, ctx: ExtraContext) -> None:
+        """Run experiments that are not recipe comparisons (default: none)."""
+
+    def extra_blocks(self, out_dir: Path, figures: Path) -> list[Block]:
+        """Report blocks for the extras (default: none)."""
+        return []
+
+    def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
+        raise NotImplementedError(f"claim {self.name!r} must define its verdict rule")
+
+
+def check_preset(preset: str) -> str:
+    if preset not in PRESETS:
+        raise ValueError(f"preset: expected one of {PRESETS}, got {preset!r}")
+    return preset
+
+
+def combine(statuses: Sequence[str]) -> str:
+    """Overall status from per-setting statuses: all hold → holds; none → not reproduced."""
+    judged = [s for s in statuses if s != "inconclusive"]
+    if not judged:
+        return "inconclusive"
+    if all(s == "holds" for s in judged):
+        return "holds" if len(judged) == len(statuses) else "partly holds"
+    if all(s == "not reproduced" for s in judged):
+        return "not reproduced"
+    return "partly holds"
+
+
+def fmt_ci(lo: float, hi: float, digits: int = 3) -> str:
+    return f"[{lo:.{digits}g}, {hi:.{digits}g}]"
+
+
+def accuracy_gap(
+    summary: ComparisonSummary, candidate: str, baseline: str
+) -> tuple[float, tuple[float, float], float] | None:
+    """Mean test-accuracy difference candidate − baseline (points), its 95% bootstrap interval,
+    and Welch's two-sided p-value; ``None`` when either side has fewer than two finished runs."""
+    a, b = summary[candidate].test_acc, summary[baseline].test_acc
+    if a.size < 2 or b.size < 2:
+        return None
+    gap = 100 * (a.mean() - b.mean())
+    lo, hi = bootstrap_diff_ci(100 * a, 100 * b)
+    return float(gap), (lo, hi), welch_ttest(a, b).p
+
+
+def speed_ratio(
+    summary: ComparisonSummary, candidate: str, baseline: str, unit: str = "epochs"
+) -> tuple[float, int, int] | None:
+    """Median time-to-target of candidate / baseline (misses counted at the budget), and the
+    number of misses of each; ``None`` when a side has no run."""
+    get = (lambda r: r.epochs_to_target) if unit == "epochs" else (lambda r: r.seconds_to_target)
+    c, b = get(summary[candidate]), get(summary[baseline])
+    if not len(c.values) or not len(b.values) or not b.median > 0:
+        return None
+    return c.median / b.median, c.n_missed, b.n_missed
+
+
+def describe_speed(ratio: tuple[float, int, int] | None, unit: str) -> str:
+    if ratio is None:
+        return f"{unit}-to-target: no runs"
+    r, mc, mb = ratio
+    miss = f" (misses: {mc} vs {mb})" if mc or mb else ""
+    return f"median {unit}-to-target ratio {r:.2f}×{miss}"
+
+
+def finite(x: float) -> bool:
+    return x is not None and math.isfinite(x)

@@ -1,0 +1,203 @@
+"""The report: from a results folder alone, plots, a Markdown page and one self-contained HTML page.
+
+Reads ``plan.json`` (what was asked: claims, comparisons, command) and ``runs.jsonl`` (what
+finished), judges every claim with its own rule, and writes ``report.md``, ``report.html`` and
+``figures/*.png`` into the folder. It can be re-run at any time, also on a partial folder.
+
+Example:
+    >>> # build_report(Path("reports/quick"))  # -> Path("reports/quick/report.html")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from boostprop.bench.claims import get_claim
+from boostprop.bench.claims.base import Verdict
+from boostprop.bench.document import (
+    Block,
+    Heading,
+    Image,
+    Paragraph,
+    Table,
+    slug,
+    to_html,
+    to_markdown,
+)
+from boostprop.bench.plots import plot_curves, plot_time_to_target
+from boostprop.bench.store import ResultsStore
+from boostprop.bench.summary import ComparisonSummary, RecipeSummary, summarize_comparison
+from boostprop.bench.sweep import Comparison
+
+PLAN_FILE, RUNS_FILE = "plan.json", "runs.jsonl"
+
+
+def read_plan(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / PLAN_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"out_dir: {out_dir} has no {PLAN_FILE}; run `boostprop reproduce --out {out_dir}` or "
+            "`boostprop bench ... --out DIR` first"
+        )
+    plan: dict[str, Any] = json.loads(path.read_text())
+    return plan
+
+
+def _fmt_ttt(r: RecipeSummary, unit: str) -> str:
+    t = r.epochs_to_target if unit == "epochs" else r.seconds_to_target
+    if not len(t.values):
+        return "–"
+    lo, hi = t.iqr
+    digits = "g" if unit == "epochs" else ".3g"
+    miss = f", {t.n_missed}/{len(t.values)} missed" if t.n_missed else ""
+    return f"{t.median:{digits}} [{lo:{digits}}, {hi:{digits}}]{miss}"
+
+
+def _fmt_acc(r: RecipeSummary) -> str:
+    if not r.test_acc.size:
+        return "–"
+    lo, hi = r.test_acc_ci()
+    return f"{100 * r.test_acc_mean:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]"
+
+
+def recipe_table(summary: ComparisonSummary) -> Table:
+    rows = []
+    for r in summary.recipes.values():
+        lr = "–" if r.lr is None else f"{r.lr:g}" + (" (grid edge)" if r.lr_at_grid_edge else "")
+        rows.append(
+            [
+                r.recipe,
+                lr,
+                f"{r.n_runs - r.n_failed}/{r.n_runs}",
+                _fmt_ttt(r, "epochs"),
+                _fmt_ttt(r, "seconds"),
+                _fmt_acc(r),
+                "–" if math.isnan(r.step_seconds) else f"{1000 * r.step_seconds:.2f}",
+                "–" if math.isnan(r.tuning_spread) else f"{100 * r.tuning_spread:.1f}",
+            ]
+        )
+    header = [
+        "recipe",
+        "tuned lr",
+        "runs ok",
+        "epochs to target, median [IQR]",
+        "train seconds to target, median [IQR]",
+        "test acc % (mean, 95% CI)",
+        "ms / step",
+        "val-acc spread over lr grid (points)",
+    ]
+    return Table(header, rows)
+
+
+def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
+    c: Comparison = summary.comparison
+    stem = f"{c.claim}__{c.id}"
+    subset = f", {c.train_subset} training samples" if c.train_subset else ""
+    blocks: list[Block] = [
+        Heading(f"{c.title}", 3, anchor=slug(stem)),
+        Paragraph(
+            f"Data `{c.dataset}`{subset}; model `{c.model}` {json.dumps(c.model_kwargs)}; "
+            f"{c.epochs} epochs, batch {c.batch_size}; target validation accuracy {c.target:g}; "
+            f"learning rates tuned over default × {[round(f, 3) for f in c.lr_factors]} by "
+            f"{c.tune_metric.replace('_', ' ')} on the validation split (seed 0), then "
+            f"{c.seeds} fresh seeds."
+        ),
+        recipe_table(summary),
+    ]
+    curves = {n: [r["history"]["val_acc"] for r in s.runs] for n, s in summary.recipes.items()}
+    times = {n: [r["history"]["train_seconds"] for r in s.runs] for n, s in summary.recipes.items()}
+    if any(any(len(v) for v in runs) for runs in curves.values()):
+        p_epoch, p_secs, p_ttt = (
+            figures / f"{stem}__{k}.png" for k in ("epochs", "seconds", "ttt")
+        )
+        plot_curves(curves, None, p_epoch, xlabel="epoch", target=c.target, title=c.title)
+        plot_curves(
+            curves, times, p_secs, xlabel="training seconds", target=c.target, title=c.title
+        )
+        plot_time_to_target(
+            {n: s.epochs_to_target for n, s in summary.recipes.items()},
+            p_ttt,
+            xlabel="epochs to target (misses at the budget)",
+            title=c.title,
+        )
+        blocks += [
+            Image(p_epoch, f"{c.title}: validation accuracy vs epoch (median, IQR band)"),
+            Image(p_secs, f"{c.title}: validation accuracy vs training seconds (median, IQR band)"),
+            Image(p_ttt, f"{c.title}: epochs to target (median, IQR)"),
+        ]
+    return blocks
+
+
+def build_report(out_dir: Path) -> Path:
+    """Write ``report.md`` and ``report.html`` for the results in ``out_dir``; return the HTML path."""
+    out_dir = Path(out_dir)
+    plan = read_plan(out_dir)
+    records = list(ResultsStore(out_dir / RUNS_FILE).records())
+    figures = out_dir / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    verdict_rows: list[list[str]] = []
+    sections: list[Block] = []
+    for entry in plan["claims"]:
+        claim = get_claim(entry["name"])
+        comps = [Comparison.from_dict(c) for c in entry["comparisons"]]
+        summaries = {c.id: summarize_comparison(c, records) for c in comps}
+        claim_dir = out_dir / claim.name
+        try:
+            verdict = claim.judge(summaries, claim_dir)
+        except Exception as exc:  # a report must still be written for a partial folder
+            verdict = Verdict("inconclusive", f"could not judge: {type(exc).__name__}: {exc}")
+        anchor = slug(claim.name)
+        verdict_rows.append(
+            [
+                f"[{claim.paper}](#{anchor})",
+                claim.statement,
+                verdict.measured,
+                f"**{verdict.status}**",
+            ]
+        )
+        sections += [
+            Heading(f"{claim.paper}", 2, anchor=anchor),
+            Paragraph(f"**Claim.** {claim.statement}"),
+            Paragraph(f"**Verdict rule.** {claim.rule}"),
+            Paragraph(f"**Verdict: {verdict.status}.**"),
+        ]
+        if verdict.details:
+            sections.append(
+                Table(
+                    ["setting", "measured"],
+                    [d.split(": ", 1) if ": " in d else ["", d] for d in verdict.details],
+                )
+            )
+        for skipped in entry.get("skipped", []):
+            sections.append(Paragraph(f"Skipped: {skipped}"))
+        for c in comps:
+            sections += comparison_blocks(summaries[c.id], figures)
+        sections += claim.extra_blocks(claim_dir, figures)
+    env = plan.get("env", {})
+    head: list[Block] = [
+        Heading("boostprop reproduction report", 1),
+        Paragraph(
+            f"Command: `{plan.get('command', '?')}` · preset `{plan.get('preset', '?')}` · "
+            f"{len(records)} finished runs · written from `{out_dir.name}/{RUNS_FILE}`."
+        ),
+        Heading("Verdicts", 2, anchor="verdicts"),
+        Table(["paper", "claim", "what we measured", "verdict"], verdict_rows),
+        Paragraph(
+            "Times are training-step seconds only (evaluation untimed); medians and interquartile "
+            "ranges over seeds; runs that miss the target count at the budget and are flagged; "
+            "accuracy intervals are 95% bootstrap intervals; every recipe had the same "
+            "learning-rate tuning budget on the validation split."
+        ),
+    ]
+    tail: list[Block] = [
+        Heading("Environment", 2, anchor="environment"),
+        Table(["key", "value"], [[str(k), str(v)] for k, v in env.items()]),
+    ]
+    blocks = head + sections + tail
+    (out_dir / "report.md").write_text(to_markdown(blocks, relative_to=out_dir))
+    html_path = out_dir / "report.html"
+    html_path.write_text(to_html(blocks, title="boostprop reproduction report"))
+    return html_path

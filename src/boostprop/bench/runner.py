@@ -1,0 +1,236 @@
+"""One training run: data -> model -> train loop -> one JSON-ready record.
+
+Timing follows the training-benchmark conventions (MLCommons AlgoPerf, DeepOBS): only the
+training steps (and the recipe's training hooks, which are part of the method) are timed;
+validation is evaluated untimed after every epoch and the test set once at the end. A run
+whose training loss becomes NaN/inf is recorded as ``"diverged"`` rather than raising, so a
+sweep goes on.
+
+Example:
+    >>> spec = RunSpec(recipe="softmax-ce+adam", dataset="iris", model="mlp",
+    ...                model_kwargs={"widths": [16]}, lr=1e-2, seed=0, epochs=2,
+    ...                batch_size=32, target=0.5)
+    >>> record = run(spec)
+    >>> record["status"], len(record["history"]["val_acc"])
+    ('ok', 2)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+from torch import nn
+
+from boostprop.bench.environment import environment
+from boostprop.bench.recipes import LossFn, Recipe, get_recipe
+from boostprop.data import get_dataset
+from boostprop.models import build_model
+
+EVAL_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines a run; its :meth:`key` identifies the finished record.
+
+    ``train_subset`` keeps the first ``n`` training samples of a fixed permutation (for the
+    quick preset); ``phase`` is ``"tune"`` (validation only) or ``"final"`` (test at the end);
+    ``claim``/``comparison`` only label the record.
+    """
+
+    recipe: str
+    dataset: str
+    model: str
+    lr: float
+    seed: int
+    epochs: int
+    batch_size: int
+    target: float | None = None
+    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    train_subset: int | None = None
+    phase: str = "final"
+    claim: str = "adhoc"
+    comparison: str = "adhoc"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr: expected a positive finite number, got {self.lr!r}")
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"epochs: expected a positive integer, got {self.epochs!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size: expected a positive integer, got {self.batch_size!r}")
+        if self.phase not in ("tune", "final"):
+            raise ValueError(f"phase: expected 'tune' or 'final', got {self.phase!r}")
+        if self.target is not None and not 0 < self.target <= 1:
+            raise ValueError(
+                f"target: expected a validation accuracy in (0, 1], got {self.target!r}"
+            )
+        if self.train_subset is not None and self.train_subset < 1:
+            raise ValueError(
+                f"train_subset: expected a positive integer, got {self.train_subset!r}"
+            )
+        object.__setattr__(self, "model_kwargs", dict(self.model_kwargs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+    def key(self) -> str:
+        """A stable identifier of this run (hash of its JSON description)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        return cls(**dict(data))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+@dataclass
+class PreparedData:
+    """Train/val/test tensors, standardised with the training set's scalar mean and std."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+    n_classes: int
+    input_shape: tuple[int, ...]
+
+
+@functools.lru_cache(maxsize=8)
+def prepare_data(dataset: str, train_subset: int | None = None, data_seed: int = 0) -> PreparedData:
+    """Load a registered data set once per process (the data are fixed across run seeds)."""
+    info = get_dataset(dataset)
+    x_tr, y_tr = info.load("train", data_seed)
+    x_va, y_va = info.load("val", data_seed)
+    x_te, y_te = info.load("test", data_seed)
+    if train_subset is not None and train_subset < len(y_tr):
+        gen = torch.Generator().manual_seed(12345)
+        keep = torch.randperm(len(y_tr), generator=gen)[:train_subset]
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    mean, std = x_tr.mean(), x_tr.std().clamp_min(1e-8)
+    x_tr, x_va, x_te = ((x - mean) / std for x in (x_tr, x_va, x_te))
+    return PreparedData(
+        (x_tr.contiguous(), y_tr), (x_va, y_va), (x_te, y_te), info.n_classes, info.input_shape
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor
+) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``(x, y)``, in eval mode, in large batches."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(y), EVAL_BATCH):
+        xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
+        out = model(xb)
+        total_loss += float(loss_fn(out, yb)) * len(yb)
+        correct += int((out.argmax(dim=1) == yb).sum())
+    model.train(was_training)
+    return total_loss / len(y), correct / len(y)
+
+
+def build_run(spec: RunSpec, data: PreparedData) -> tuple[Recipe, nn.Module, LossFn]:
+    """The recipe, a freshly initialised model (seeded) and the loss for ``spec``."""
+    recipe = get_recipe(spec.recipe)
+    torch.manual_seed(spec.seed)
+    model_name = recipe.model or spec.model
+    model_kwargs = {**spec.model_kwargs, **recipe.model_kwargs}
+    model = build_model(model_name, data.input_shape, data.n_classes, **model_kwargs)
+    return recipe, model, recipe.build_loss(data.n_classes)
+
+
+def run(spec: RunSpec) -> dict[str, Any]:
+    """Train once as ``spec`` says and return the record (never raises for a training failure)."""
+    record: dict[str, Any] = {**spec.to_dict(), "key": spec.key()}
+    try:
+        record.update(_train(spec))
+    except Exception as exc:  # recorded, so one broken run does not end a sweep
+        record.update(
+            status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
+        )
+    record["env"] = environment()
+    record["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return record
+
+
+def _train(spec: RunSpec) -> dict[str, Any]:
+    data = prepare_data(spec.dataset, spec.train_subset)
+    recipe, model, loss_fn = build_run(spec, data)
+    optimizer = recipe.build_optimizer(model, spec.lr)
+    hooks = recipe.build_hooks(model)
+    x_tr, y_tr = data.train
+    n = len(y_tr)
+    gen = torch.Generator().manual_seed(spec.seed)
+    history: dict[str, list[float]] = {
+        "train_loss": [],
+        "val_loss": [],
+        "val_acc": [],
+        "train_seconds": [],
+    }
+    elapsed, steps, status = 0.0, 0, "ok"
+    epochs_to_target: int | None = None
+    seconds_to_target: float | None = None
+    model.train()
+    for epoch in range(1, spec.epochs + 1):
+        perm = torch.randperm(n, generator=gen)
+        loss_sum = torch.zeros(())
+        start = time.perf_counter()
+        for i in range(0, n, spec.batch_size):
+            idx = perm[i : i + spec.batch_size]
+            xb, yb = x_tr[idx], y_tr[idx]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach() * len(idx)
+            for hook in hooks:
+                hook.after_step(xb)
+        for hook in hooks:
+            hook.on_epoch_end(x_tr)
+        elapsed += time.perf_counter() - start
+        steps += math.ceil(n / spec.batch_size)
+        train_loss = float(loss_sum) / n
+        history["train_loss"].append(train_loss)
+        history["train_seconds"].append(elapsed)
+        if not math.isfinite(train_loss):
+            status = "diverged"
+            break
+        val_loss, val_acc = evaluate(model, loss_fn, *data.val)
+        history["val_loss"].append(val_loss)
+        history["val_acc"].append(val_acc)
+        if not math.isfinite(val_loss):
+            status = "diverged"
+            break
+        if epochs_to_target is None and spec.target is not None and val_acc >= spec.target:
+            epochs_to_target, seconds_to_target = epoch, elapsed
+    result: dict[str, Any] = {
+        "status": status,
+        "history": history,
+        "epochs_to_target": epochs_to_target,
+        "seconds_to_target": seconds_to_target,
+        "final_val_acc": history["val_acc"][-1] if history["val_acc"] and status == "ok" else None,
+        "step_seconds": elapsed / max(steps, 1),
+        "n_train": n,
+    }
+    if spec.phase == "final" and status == "ok":
+        result["test_loss"], result["test_acc"] = evaluate(model, loss_fn, *data.test)
+    return result

@@ -1,0 +1,223 @@
+"""Statistics of runs: curve medians and spreads, time-to-target, bootstrap intervals, Welch's test.
+
+Conventions (MLCommons AlgoPerf, DeepOBS): report medians and interquartile ranges over seeds;
+a run that never reaches the target is counted at the budget and flagged as a miss; effect sizes
+come with 95% bootstrap intervals; means are compared with Welch's unequal-variance t-test.
+
+Example:
+    >>> welch_ttest([1.0, 2.0, 3.0], [2.0, 3.0, 4.0]).df
+    4.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _sps
+
+ArrayLike = Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True)
+class CurveSummary:
+    """Pointwise median and quartiles of several curves (NaN where no curve has a value)."""
+
+    x: np.ndarray
+    median: np.ndarray
+    q25: np.ndarray
+    q75: np.ndarray
+    count: np.ndarray
+
+
+def curve_quantiles(curves: Sequence[ArrayLike], x: ArrayLike | None = None) -> CurveSummary:
+    """Median and interquartile band of curves of possibly different lengths.
+
+    Shorter curves (diverged runs) are padded with NaN and ignored where absent.
+
+    Example:
+        >>> s = curve_quantiles([[0.1, 0.5], [0.3, 0.7], [0.2]])
+        >>> s.median.tolist()
+        [0.2, 0.6]
+    """
+    if not curves:
+        raise ValueError("curves: expected at least one curve")
+    length = max(len(c) for c in curves)
+    grid = np.full((len(curves), length), np.nan)
+    for i, c in enumerate(curves):
+        grid[i, : len(c)] = np.asarray(c, dtype=float)
+    count = np.sum(~np.isnan(grid), axis=0)
+    with np.errstate(all="ignore"):
+        q25, med, q75 = (
+            np.array(
+                [np.nanquantile(col, q) if np.any(~np.isnan(col)) else np.nan for col in grid.T]
+            )
+            for q in (0.25, 0.5, 0.75)
+        )
+    xs = np.arange(1, length + 1, dtype=float) if x is None else np.asarray(x, dtype=float)
+    return CurveSummary(xs, med, q25, q75, count)
+
+
+def resample_on_grid(times: ArrayLike, values: ArrayLike, grid: ArrayLike) -> np.ndarray:
+    """Step-interpolate a curve measured at ``times`` onto ``grid`` (NaN before the first point
+    and after the last, so a curve does not pretend to exist beyond its run)."""
+    t = np.asarray(times, dtype=float)
+    v = np.asarray(values, dtype=float)
+    g = np.asarray(grid, dtype=float)
+    out = np.full(g.shape, np.nan)
+    if len(t) == 0:
+        return out
+    idx = np.searchsorted(t, g, side="right") - 1
+    ok = (idx >= 0) & (g <= t[-1] * (1 + 1e-12))
+    out[ok] = v[idx[ok]]
+    return out
+
+
+@dataclass(frozen=True)
+class TimeToTarget:
+    """Per-run time to target, with misses counted at the budget and flagged."""
+
+    values: np.ndarray
+    missed: np.ndarray
+
+    @property
+    def n_missed(self) -> int:
+        return int(self.missed.sum())
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.values)) if len(self.values) else math.nan
+
+    @property
+    def iqr(self) -> tuple[float, float]:
+        if not len(self.values):
+            return (math.nan, math.nan)
+        return (float(np.quantile(self.values, 0.25)), float(np.quantile(self.values, 0.75)))
+
+
+def time_to_target(
+    reached: Sequence[float | None], budget: float | Sequence[float]
+) -> TimeToTarget:
+    """Collect times to target; ``None`` (never reached) counts as ``budget`` and is flagged.
+
+    ``budget`` is one number (epochs) or one per run (seconds actually trained).
+
+    Example:
+        >>> ttt = time_to_target([3, None, 5], budget=10)
+        >>> ttt.values.tolist(), ttt.n_missed, ttt.median
+        ([3.0, 10.0, 5.0], 1, 5.0)
+    """
+    budgets = np.broadcast_to(np.asarray(budget, dtype=float), (len(reached),))
+    missed = np.array([r is None for r in reached], dtype=bool)
+    values = np.array(
+        [b if r is None else float(r) for r, b in zip(reached, budgets, strict=True)], dtype=float
+    )
+    return TimeToTarget(values, missed)
+
+
+def first_reach(values: ArrayLike, target: float) -> int | None:
+    """1-based index of the first value ≥ ``target``, or ``None``.
+
+    Example:
+        >>> first_reach([0.2, 0.6, 0.9], 0.5)
+        2
+    """
+    for i, v in enumerate(np.asarray(values, dtype=float)):
+        if v >= target:
+            return i + 1
+    return None
+
+
+def bootstrap_ci(
+    samples: ArrayLike,
+    statistic: Callable[[np.ndarray], float] = np.mean,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over ``samples``.
+
+    Example:
+        >>> bootstrap_ci([1.0, 1.0, 1.0])
+        (1.0, 1.0)
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.size == 0:
+        raise ValueError("samples: expected at least one value")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a number in (0, 1), got {confidence!r}")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(n_boot, x.size))
+    boots = np.array([statistic(row) for row in x[idx]])
+    lo, hi = np.quantile(boots, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
+
+
+def bootstrap_diff_ci(
+    a: ArrayLike,
+    b: ArrayLike,
+    statistic: Callable[[np.ndarray], float] = np.mean,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(a) − statistic(b)`` (independent samples)."""
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if xa.size == 0 or xb.size == 0:
+        raise ValueError("a, b: expected at least one value in each sample")
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, xa.size, size=(n_boot, xa.size))
+    ib = rng.integers(0, xb.size, size=(n_boot, xb.size))
+    diffs = np.array([statistic(ra) - statistic(rb) for ra, rb in zip(xa[ia], xb[ib], strict=True)])
+    lo, hi = np.quantile(diffs, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class WelchResult:
+    """Welch's t statistic, Welch–Satterthwaite degrees of freedom and the p-value."""
+
+    t: float
+    df: float
+    p: float
+
+
+def welch_ttest(a: ArrayLike, b: ArrayLike, *, alternative: str = "two-sided") -> WelchResult:
+    """Welch's unequal-variance t-test of mean(a) vs mean(b).
+
+    ``alternative``: ``"two-sided"``, ``"less"`` (mean(a) < mean(b)) or ``"greater"``.
+    With both samples constant the test is degenerate: t = ±inf (p = 0) if the means differ,
+    t = 0 (p = 1) if they are equal.
+
+    Example:
+        >>> r = welch_ttest([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+        >>> round(r.t, 4), round(r.p, 4)
+        (-3.6742, 0.0213)
+    """
+    if alternative not in ("two-sided", "less", "greater"):
+        raise ValueError(
+            f"alternative: expected 'two-sided', 'less' or 'greater', got {alternative!r}"
+        )
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if xa.size < 2 or xb.size < 2:
+        raise ValueError("a, b: Welch's test needs at least two values in each sample")
+    va, vb = xa.var(ddof=1) / xa.size, xb.var(ddof=1) / xb.size
+    diff = xa.mean() - xb.mean()
+    se2 = va + vb
+    if se2 == 0:
+        t = 0.0 if diff == 0 else math.copysign(math.inf, diff)
+        df = float(xa.size + xb.size - 2)
+    else:
+        t = diff / math.sqrt(se2)
+        df = se2**2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))
+    if alternative == "two-sided":
+        p = 2 * _sps.t.sf(abs(t), df)
+    elif alternative == "less":
+        p = _sps.t.cdf(t, df)
+    else:
+        p = _sps.t.sf(t, df)
+    return WelchResult(float(t), float(df), float(min(1.0, p)))

@@ -1,0 +1,229 @@
+"""Sweeps: learning-rate tuning on the validation split, then seeds of the best setting.
+
+Every recipe gets the same tuning budget: the same number of learning rates (its default times
+the same factors), the same epochs and the same tuning seed. The selected learning rate is then
+run with fresh seeds (never the tuning seed, so selection does not leak into the results).
+Finished runs are appended to a :class:`~boostprop.bench.store.ResultsStore` as they complete;
+re-running the same sweep skips them, so an interrupted sweep resumes and loses at most the
+runs in flight.
+
+Example:
+    >>> c = Comparison(claim="demo", id="iris", title="Iris", dataset="iris", model="mlp",
+    ...                model_kwargs={"widths": [8]}, recipes=("softmax-ce+adam",), target=0.8,
+    ...                epochs=2, batch_size=16, seeds=2, lr_factors=(0.5, 2.0))
+    >>> [s.lr for s in c.tune_specs()]
+    [0.0005, 0.002]
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from boostprop.bench.recipes import get_recipe
+from boostprop.bench.runner import RunSpec, run
+from boostprop.bench.store import ResultsStore
+
+TUNE_SEED = 0
+TUNE_METRICS = ("epochs_to_target", "final_val_acc")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Recipes compared on one data set and model, with one target and budget."""
+
+    claim: str
+    id: str
+    title: str
+    dataset: str
+    model: str
+    recipes: tuple[str, ...]
+    target: float
+    epochs: int
+    batch_size: int
+    seeds: int
+    lr_factors: tuple[float, ...]
+    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    train_subset: int | None = None
+    tune_metric: str = "epochs_to_target"
+    baseline: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.recipes:
+            raise ValueError("recipes: expected at least one recipe name")
+        for name in self.recipes:
+            get_recipe(name)  # clear error for an unknown recipe
+        if self.seeds < 1:
+            raise ValueError(f"seeds: expected a positive integer, got {self.seeds!r}")
+        if not self.lr_factors or any(not (f > 0 and math.isfinite(f)) for f in self.lr_factors):
+            raise ValueError(f"lr_factors: expected positive factors, got {self.lr_factors!r}")
+        if self.tune_metric not in TUNE_METRICS:
+            raise ValueError(
+                f"tune_metric: expected one of {TUNE_METRICS}, got {self.tune_metric!r}"
+            )
+        if self.baseline is not None and self.baseline not in self.recipes:
+            raise ValueError(
+                f"baseline: {self.baseline!r} is not one of the recipes {self.recipes}"
+            )
+        object.__setattr__(self, "recipes", tuple(self.recipes))
+        object.__setattr__(self, "lr_factors", tuple(float(f) for f in self.lr_factors))
+        object.__setattr__(self, "model_kwargs", dict(self.model_kwargs))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["recipes"], d["lr_factors"] = list(self.recipes), list(self.lr_factors)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        d = dict(data)
+        d["recipes"], d["lr_factors"] = tuple(d["recipes"]), tuple(d["lr_factors"])
+        return cls(**d)
+
+    def lr_grid(self, recipe: str) -> list[float]:
+        base = get_recipe(recipe).lr
+        return [float(f"{base * f:.6g}") for f in self.lr_factors]
+
+    def _spec(self, recipe: str, lr: float, seed: int, phase: str) -> RunSpec:
+        return RunSpec(
+            recipe=recipe,
+            dataset=self.dataset,
+            model=self.model,
+            model_kwargs=self.model_kwargs,
+            lr=lr,
+            seed=seed,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            target=self.target,
+            train_subset=self.train_subset,
+            phase=phase,
+            claim=self.claim,
+            comparison=self.id,
+        )
+
+    def tune_specs(self) -> list[RunSpec]:
+        return [
+            self._spec(r, lr, TUNE_SEED, "tune") for r in self.recipes for lr in self.lr_grid(r)
+        ]
+
+    def final_specs(self, best_lr: Mapping[str, float]) -> list[RunSpec]:
+        return [
+            self._spec(r, best_lr[r], seed, "final")
+            for r in self.recipes
+            for seed in range(1, self.seeds + 1)
+        ]
+
+
+def _tune_score(record: Mapping[str, Any], metric: str, budget: int) -> tuple[float, float]:
+    """Smaller is better. Failed runs rank last."""
+    if record.get("status") != "ok":
+        return (math.inf, math.inf)
+    acc = record.get("final_val_acc") or 0.0
+    if metric == "epochs_to_target":
+        ett = record.get("epochs_to_target")
+        return (float(budget + 1 if ett is None else ett), -acc)
+    return (-acc, 0.0)
+
+
+def select_learning_rates(
+    comparison: Comparison, records: Iterable[Mapping[str, Any]]
+) -> dict[str, float]:
+    """The best tuning learning rate per recipe (ties go to the larger validation accuracy,
+    then to the smaller learning rate). Raises if a recipe's tuning runs are not all finished."""
+    by_key = {r["key"]: r for r in records}
+    best: dict[str, float] = {}
+    for recipe in comparison.recipes:
+        scored = []
+        for spec in comparison.tune_specs():
+            if spec.recipe != recipe:
+                continue
+            rec = by_key.get(spec.key())
+            if rec is None:
+                raise RuntimeError(
+                    f"tuning run {recipe} lr={spec.lr} of {comparison.id} is not finished"
+                )
+            scored.append((_tune_score(rec, comparison.tune_metric, comparison.epochs), spec.lr))
+        best[recipe] = min(scored)[1]
+    return best
+
+
+ProgressFactory = Callable[..., Any]
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def execute(
+    specs: Sequence[RunSpec],
+    store: ResultsStore,
+    *,
+    jobs: int = 1,
+    desc: str = "runs",
+    progress: bool = True,
+) -> None:
+    """Run the specs not yet in ``store``, appending each record as soon as it finishes.
+
+    ``jobs > 1`` runs independent runs in that many spawned processes, each with
+    ``cpu_count // jobs`` torch threads.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+    done = store.keys()
+    pending = [s for s in specs if s.key() not in done]
+    bar = tqdm(
+        total=len(specs),
+        initial=len(specs) - len(pending),
+        desc=desc,
+        disable=not progress,
+        unit="run",
+        leave=False,
+    )
+    try:
+        if jobs == 1 or len(pending) <= 1:
+            for spec in pending:
+                bar.set_postfix_str(f"{spec.recipe} lr={spec.lr:g} seed={spec.seed}")
+                store.append(run(spec))
+                bar.update()
+            return
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+        ) as pool:
+            futures: set[Future[dict[str, Any]]] = {pool.submit(run, s) for s in pending}
+            try:
+                while futures:
+                    finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        store.append(fut.result())
+                        bar.update()
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+    finally:
+        bar.close()
+
+
+def run_comparisons(
+    comparisons: Sequence[Comparison],
+    store: ResultsStore,
+    *,
+    jobs: int = 1,
+    progress: bool = True,
+) -> None:
+    """Tune every comparison's recipes, then run the seeds of the selected learning rates."""
+    tune = [s for c in comparisons for s in c.tune_specs()]
+    execute(tune, store, jobs=jobs, desc="tuning learning rates", progress=progress)
+    records = list(store.records())
+    finals = [s for c in comparisons for s in c.final_specs(select_learning_rates(c, records))]
+    execute(finals, store, jobs=jobs, desc="seeds of the tuned setting", progress=progress)

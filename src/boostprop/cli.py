@@ -1,0 +1,271 @@
+"""The ``boostprop`` command: reproduce the papers' claims, run ad-hoc sweeps, build reports.
+
+Example:
+    $ boostprop reproduce --preset quick --out reports/quick --jobs 2
+    $ boostprop bench --dataset mnist1d --recipes softmax-ce+sgd,softmax-ce+adam --out results/adhoc
+    $ boostprop report reports/quick
+    $ boostprop datasets
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DESCRIPTION = """\
+boostprop: five published "train neural networks faster" techniques, and an honest harness that
+checks each paper's claim against tuned baselines (same learning-rate tuning budget for every
+recipe, several seeds, training time measured without evaluation)."""
+
+EPILOG = """\
+examples:
+  boostprop reproduce                       every claim, quick preset, report in reports/quick
+  boostprop reproduce --only baselines      one claim
+  boostprop reproduce --preset full --jobs 2 --out reports/full
+  boostprop bench --dataset mnist1d --recipes softmax-ce+sgd,softmax-ce+adam
+  boostprop report reports/quick            rebuild the report from a results folder
+  boostprop datasets                        which data sets are available, and from where
+  boostprop recipes                         the registered recipes
+
+Interrupted? Run the same command again with the same --out: finished runs are kept."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from boostprop import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="boostprop",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"boostprop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    rep = sub.add_parser(
+        "reproduce",
+        help="run every paper's claim against tuned baselines and write a verdict report",
+        description="Run the claims' experiments (tuning, then seeds) into --out and write "
+        "report.md and report.html there. Re-running with the same --out resumes.",
+    )
+    rep.add_argument(
+        "--preset",
+        choices=["smoke", "quick", "full"],
+        default="quick",
+        help="experiment size: quick (minutes, default), full (hours), smoke (seconds, for tests)",
+    )
+    rep.add_argument(
+        "--only",
+        action="append",
+        metavar="CLAIM",
+        help="run only this claim (repeatable); see `boostprop claims`",
+    )
+    rep.add_argument(
+        "--out", type=Path, default=None, help="results folder (default reports/PRESET)"
+    )
+    rep.add_argument(
+        "--jobs", type=_positive_int, default=1, help="parallel training processes (default 1)"
+    )
+    rep.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    bench = sub.add_parser(
+        "bench",
+        help="an ad-hoc sweep: your choice of recipes on one data set",
+        description="Tune each recipe's learning rate on the validation split (same budget for "
+        "all), run the seeds, and write a report into --out.",
+    )
+    bench.add_argument(
+        "--dataset", required=True, help="a data set name (see `boostprop datasets`)"
+    )
+    bench.add_argument(
+        "--recipes", required=True, help="comma-separated recipe names (see `boostprop recipes`)"
+    )
+    bench.add_argument("--model", default="mlp", help="model: mlp, cnn (default mlp)")
+    bench.add_argument(
+        "--widths", type=_int_list, default=[256, 256], help="MLP hidden widths, e.g. 256,256"
+    )
+    bench.add_argument(
+        "--activation", default="relu", help="MLP activation (relu, tanh, gelu, ...)"
+    )
+    bench.add_argument("--epochs", type=_positive_int, default=10)
+    bench.add_argument("--batch-size", type=_positive_int, default=128)
+    bench.add_argument("--seeds", type=_positive_int, default=3)
+    bench.add_argument(
+        "--target", type=float, default=0.8, help="validation-accuracy target (default 0.8)"
+    )
+    bench.add_argument(
+        "--lr-factors",
+        type=_float_list,
+        default=[1 / 3, 1.0, 3.0],
+        help="multipliers of each recipe's default learning rate (default 0.333,1,3)",
+    )
+    bench.add_argument(
+        "--train-subset", type=_positive_int, default=None, help="use this many training samples"
+    )
+    bench.add_argument("--out", type=Path, default=Path("results/adhoc"))
+    bench.add_argument("--jobs", type=_positive_int, default=1)
+    bench.add_argument("--no-progress", action="store_true")
+
+    report = sub.add_parser("report", help="(re)build the report of a results folder")
+    report.add_argument("out", type=Path, metavar="DIR")
+
+    sub.add_parser("datasets", help="the data sets, whether they are available, and from where")
+    sub.add_parser("recipes", help="the registered recipes")
+    sub.add_parser("claims", help="the registered paper claims")
+    return parser
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from boostprop.bench.reproduce import reproduce
+
+    out = args.out or Path("reports") / args.preset
+    html = reproduce(
+        out, preset=args.preset, only=args.only, jobs=args.jobs, progress=not args.no_progress
+    )
+    print(f"report: {html}")
+    print(f"        {html.with_suffix('.md')}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from boostprop.bench.report import RUNS_FILE, build_report
+    from boostprop.bench.reproduce import write_plan
+    from boostprop.bench.store import ResultsStore
+    from boostprop.bench.sweep import Comparison, run_comparisons
+
+    model_kwargs: dict[str, object] = {}
+    if args.model == "mlp":
+        model_kwargs = {"widths": args.widths, "activation": args.activation}
+    comparison = Comparison(
+        claim="adhoc",
+        id=f"{args.dataset}_{args.model}",
+        title=f"{args.dataset} {args.model}",
+        dataset=args.dataset,
+        model=args.model,
+        model_kwargs=model_kwargs,
+        recipes=tuple(r.strip() for r in args.recipes.split(",") if r.strip()),
+        target=args.target,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seeds=args.seeds,
+        lr_factors=tuple(args.lr_factors),
+        train_subset=args.train_subset,
+    )
+    command = "boostprop " + " ".join(sys.argv[1:])
+    entry = {"name": "adhoc", "comparisons": [comparison.to_dict()], "skipped": []}
+    write_plan(args.out, "adhoc", [entry], command)
+    run_comparisons(
+        [comparison],
+        ResultsStore(args.out / RUNS_FILE),
+        jobs=args.jobs,
+        progress=not args.no_progress,
+    )
+    html = build_report(args.out)
+    print(f"report: {html}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from boostprop.bench.report import build_report
+
+    print(f"report: {build_report(args.out)}")
+    return 0
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from boostprop.data import describe_datasets
+
+    rows = describe_datasets()
+    keys = ["name", "classes", "shape", "available", "location"]
+    print(_table([keys] + [[str(r.get(k, "")) for k in keys] for r in rows]))
+    return 0
+
+
+def _cmd_recipes(args: argparse.Namespace) -> int:
+    from boostprop.bench.recipes import RECIPES, get_recipe
+
+    get_recipe("softmax-ce+sgd")  # registers every claim's recipes
+    rows = [["name", "loss", "optimizer", "default lr", "description"]]
+    rows += [[r.name, r.loss, r.optimizer, f"{r.lr:g}", r.description] for r in RECIPES.values()]
+    print(_table(rows))
+    return 0
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from boostprop.bench.claims import CLAIMS
+
+    rows = [["name", "paper", "claim"]]
+    rows += [[c.name, c.paper, c.statement] for c in CLAIMS.values() if c.in_reproduce]
+    print(_table(rows))
+    return 0
+
+
+COMMANDS = {
+    "reproduce": _cmd_reproduce,
+    "bench": _cmd_bench,
+    "report": _cmd_report,
+    "datasets": _cmd_datasets,
+    "recipes": _cmd_recipes,
+    "claims": _cmd_claims,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``boostprop`` command."""
+    args = build_parser().parse_args(argv)
+    if "OMP_NUM_THREADS" not in os.environ and getattr(args, "jobs", 1) > 1:
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"boostprop {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: finished runs are saved; run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
