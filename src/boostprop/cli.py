@@ -234,7 +234,11 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     from boostprop.bench.claims import CLAIMS
 
     rows = [["name", "paper", "claim"]]
-    rows += [[c.name, c.paper, c.statement] for c in CLAIMS.values() if c.in_reproduce]
+    rows += [
+        [c.name, c.paper, c.statement]
+        for c in sorted(CLAIMS.values(), key=lambda c: c.rank)
+        if c.in_reproduce
+    ]
     print(_table(rows))
     return 0
 

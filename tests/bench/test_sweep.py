@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.sweep import Comparison, select_learning_rates
@@ -134,12 +133,9 @@ def test_sweep_killed_and_resumed_equals_uninterrupted(tmp_path: Path) -> None:
     n_before = len(_comparable(runs))
     assert 3 <= n_before < N_RUNS
     subprocess.run([*BENCH, "--out", str(killed)], env=env, check=True, capture_output=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the subprocesses, so float sums are in the same order
-    try:
-        assert main([*BENCH[3:], "--out", str(clean)]) == 0  # uninterrupted, in-process
-    finally:
-        torch.set_num_threads(threads)
+    # uninterrupted, in-process; one torch thread (tests/conftest.py) as in the subprocesses, so
+    # float sums are in the same order
+    assert main([*BENCH[3:], "--out", str(clean)]) == 0
     resumed, reference = _comparable(runs), _comparable(clean / "runs.jsonl")
     assert len(resumed) == N_RUNS
     lines = [ln for ln in runs.read_text().splitlines() if ln]

@@ -45,7 +45,7 @@ def write_plan(
         )
     by_name = {e["name"]: e for e in plan["claims"]}
     by_name.update({e["name"]: e for e in entries})
-    order = [n for n in CLAIMS if n in by_name]
+    order = sorted((n for n in CLAIMS if n in by_name), key=lambda n: CLAIMS[n].rank)
     plan.update(
         preset=preset, command=command, env=environment(), claims=[by_name[n] for n in order]
     )
@@ -79,7 +79,11 @@ def reproduce(
 ) -> Path:
     """Run the claims (all, or ``only``) under ``preset`` into ``out_dir``; return the HTML report."""
     check_preset(preset)
-    names = list(only) if only else [n for n, c in CLAIMS.items() if c.in_reproduce]
+    names = (
+        list(only)
+        if only
+        else [c.name for c in sorted(CLAIMS.values(), key=lambda c: c.rank) if c.in_reproduce]
+    )
     for n in names:
         get_claim(n)  # clear error before any work
     out_dir = Path(out_dir)

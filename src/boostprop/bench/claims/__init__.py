@@ -33,6 +33,14 @@ def get_claim(name: str) -> Claim:
 
 
 # Importing a claim module registers its recipes and its claim.
-from boostprop.bench.claims import adhoc, baselines  # noqa: E402,F401
+from boostprop.bench.claims import (  # noqa: E402,F401
+    adhoc,
+    baselines,
+    ergen2023,
+    munoz2025,
+    oland2017,
+    raiko2012,
+    wang2023,
+)
 
 __all__ = ["CLAIMS", "PRESETS", "Claim", "ExtraContext", "Verdict", "get_claim", "register_claim"]

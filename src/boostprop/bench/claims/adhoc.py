@@ -20,6 +20,7 @@ from boostprop.bench.summary import ComparisonSummary
 
 class AdhocClaim(Claim):
     name = "adhoc"
+    rank = 10
     paper = "Ad-hoc sweep"
     statement = "Recipes chosen on the command line, compared with the same tuning budget."
     rule = "Descriptive only: the fastest recipe to the target and the most accurate one."

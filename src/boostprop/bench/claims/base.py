@@ -63,6 +63,7 @@ class Claim:
     rule: str = ""
     datasets: tuple[str, ...] = ()
     in_reproduce: bool = True  # run by `boostprop reproduce` (False: ad-hoc sweeps only)
+    rank: int = 100  # position in the report's verdict table
 
     def comparisons(self, preset: str) -> list[Comparison]:
         return []

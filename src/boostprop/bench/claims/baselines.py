@@ -74,6 +74,7 @@ def standard_comparison(
 
 class BaselinesClaim(Claim):
     name = "baselines"
+    rank = 9
     paper = "Baselines (no paper)"
     statement = (
         "Tuned Adam reaches the validation target in fewer epochs than tuned SGD with momentum."

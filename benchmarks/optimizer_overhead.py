@@ -1,0 +1,256 @@
+"""Per-step time and peak memory of NeuronBoost vs SGD and Adam (Munoz 2025, arXiv:2502.01131).
+
+Measures a full training iteration (forward, backward, ``step()``, ``zero_grad()``) on random data
+of the Fashion-MNIST shape: the MLP 784-256-256-10 (ReLU) at batch 128 and 1000, and a small CNN
+(conv 1→16 3×3, conv 16→32 3×3 stride 2, linear to 10 on 28×28) at batch 128. All optimizers of a
+workload are timed in the same process, interleaved round-robin so that load from other processes
+hits them alike; the per-step time is the median over rounds of the process CPU time
+(``time.process_time``, which a descheduled process does not accrue; the ratios use it) and,
+for reference, of the wall-clock time. Peak memory is measured in a fresh
+subprocess per (workload, optimizer): the resident-set high-water mark (``VmHWM``, reset through
+``/proc/self/clear_refs``) during a few steps, minus the resident set before the first step, with
+``MALLOC_MMAP_THRESHOLD_`` fixed so that freed tensors are returned to the OS.
+
+Targets (issue 5): on the MLP with ``cg_iters=2``, ≤ 3.3× SGD's step time at batch 1000 and ≤ 4×
+at batch 128; ≤ 1.5× with ``approx_metric=True``; peak memory ≤ 1.5× Adam's.
+
+Timing uses one intra-op thread by default (``--threads``): on a shared 2-core machine two
+threads mostly measure the other tenants. Usage::
+
+    .venv/bin/python benchmarks/optimizer_overhead.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from boostprop.optim import NeuronBoost
+
+RESULTS = Path(__file__).resolve().parent / "results" / "optimizer_overhead.json"
+
+OPTIMIZERS: dict[str, Callable[[nn.Module], torch.optim.Optimizer]] = {
+    "sgd": lambda m: torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9),
+    "adam": lambda m: torch.optim.Adam(m.parameters(), lr=1e-3),
+    "nb-approx": lambda m: NeuronBoost(m, lr=0.1, approx_metric=True),
+    "nb-cg0": lambda m: NeuronBoost(m, lr=0.1, cg_iters=0),
+    "nb-cg1": lambda m: NeuronBoost(m, lr=0.1, cg_iters=1),
+    "nb-cg2": lambda m: NeuronBoost(m, lr=0.1, cg_iters=2),
+}
+
+
+def mlp() -> nn.Module:
+    """The Fashion-MNIST MLP 784-256-256-10 with ReLU."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(784, 256),
+        nn.ReLU(),
+        nn.Linear(256, 256),
+        nn.ReLU(),
+        nn.Linear(256, 10),
+    )
+
+
+def cnn() -> nn.Module:
+    """Small CNN: conv 1→16 3×3, conv 16→32 3×3 stride 2, linear to 10 (28×28 inputs)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * 12 * 12, 10),
+    )
+
+
+WORKLOADS: dict[str, tuple[Callable[[], nn.Module], int]] = {
+    "mlp-b128": (mlp, 128),
+    "mlp-b1000": (mlp, 1000),
+    "cnn-b128": (cnn, 128),
+}
+
+
+def _data(batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(batch, 1, 28, 28, generator=g), torch.randint(0, 10, (batch,), generator=g)
+
+
+def _iteration(
+    model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> None:
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
+def time_workload(name: str, rounds: int, steps: int) -> dict[str, dict[str, float]]:
+    """Median per-step seconds of every optimizer on one workload, interleaved round-robin."""
+    make, batch = WORKLOADS[name]
+    x, y = _data(batch)
+    runs = {}
+    for opt_name, make_opt in OPTIMIZERS.items():
+        torch.manual_seed(0)
+        model = make()
+        opt = make_opt(model)
+        for _ in range(3):  # warm-up (allocates state, first-call overheads)
+            _iteration(model, opt, x, y)
+        runs[opt_name] = (model, opt)
+    cpu: dict[str, list[float]] = {k: [] for k in runs}
+    wall: dict[str, list[float]] = {k: [] for k in runs}
+    for r in range(rounds):
+        order = list(runs) if r % 2 == 0 else list(reversed(runs))
+        for opt_name in order:
+            model, opt = runs[opt_name]
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(steps):
+                _iteration(model, opt, x, y)
+            cpu[opt_name].append((time.process_time() - c0) / steps)
+            wall[opt_name].append((time.perf_counter() - w0) / steps)
+
+    def iqr(v: list[float]) -> float:
+        q = statistics.quantiles(v, n=4)
+        return q[2] - q[0]
+
+    return {
+        k: {
+            "median_cpu_s": statistics.median(cpu[k]),
+            "iqr_cpu_s": iqr(cpu[k]),
+            "median_wall_s": statistics.median(wall[k]),
+            "iqr_wall_s": iqr(wall[k]),
+        }
+        for k in runs
+    }
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _memory_child(workload: str, opt_name: str) -> None:
+    """Run in a subprocess: print peak RSS increase (bytes) over a few training steps."""
+    torch.set_num_threads(1)
+    make, batch = WORKLOADS[workload]
+    x, y = _data(batch)
+    torch.manual_seed(0)
+    model = make()
+    opt = OPTIMIZERS[opt_name](model)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current resident set
+    base = _rss_kib("VmRSS")
+    for _ in range(3):
+        _iteration(model, opt, x, y)
+    print(json.dumps({"peak_bytes": (_rss_kib("VmHWM") - base) * 1024}))
+
+
+def measure_memory(workload: str, opt_name: str) -> int:
+    """Peak memory increase of training steps, in a fresh process."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", OMP_NUM_THREADS="1")
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-child", workload, opt_name],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    return int(json.loads(out.strip().splitlines()[-1])["peak_bytes"])
+
+
+def main() -> None:
+    """Run the benchmark, print the table, write the JSON."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads for the timing (default 1: steadier on a shared machine)",
+    )
+    ap.add_argument(
+        "--memory-child", nargs=2, metavar=("WORKLOAD", "OPTIMIZER"), help=argparse.SUPPRESS
+    )
+    args = ap.parse_args()
+    if args.memory_child:
+        _memory_child(*args.memory_child)
+        return
+    torch.set_num_threads(args.threads)
+    rounds, steps = (5, 3) if args.quick else (11, 5)
+    results: dict[str, dict] = {}
+    for w in WORKLOADS:
+        timing = time_workload(w, rounds, steps)
+        sgd = timing["sgd"]["median_cpu_s"]
+        sgd_wall = timing["sgd"]["median_wall_s"]
+        results[w] = {}
+        mems = {o: measure_memory(w, o) for o in OPTIMIZERS}
+        for o in OPTIMIZERS:
+            results[w][o] = {
+                **timing[o],
+                "x_sgd": timing[o]["median_cpu_s"] / sgd,
+                "x_sgd_wall": timing[o]["median_wall_s"] / sgd_wall,
+                "peak_mem_bytes": mems[o],
+                "mem_x_adam": mems[o] / mems["adam"],
+            }
+    header = (
+        f"{'workload':<10} {'optimizer':<10} {'cpu ms':>7} {'IQR':>6} {'× SGD':>6} "
+        f"{'wall ms':>8} {'× SGD':>6} {'peak MiB':>9} {'× Adam':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for w, rows in results.items():
+        for o, r in rows.items():
+            print(
+                f"{w:<10} {o:<10} {1e3 * r['median_cpu_s']:7.2f} {1e3 * r['iqr_cpu_s']:6.2f} "
+                f"{r['x_sgd']:6.2f} {1e3 * r['median_wall_s']:8.2f} {r['x_sgd_wall']:6.2f} "
+                f"{r['peak_mem_bytes'] / 2**20:9.1f} {r['mem_x_adam']:7.2f}"
+            )
+    targets = {
+        "mlp-b1000 nb-cg2 <= 3.3x SGD": results["mlp-b1000"]["nb-cg2"]["x_sgd"] <= 3.3,
+        "mlp-b128 nb-cg2 <= 4x SGD": results["mlp-b128"]["nb-cg2"]["x_sgd"] <= 4.0,
+        "mlp-b1000 nb-approx <= 1.5x SGD": results["mlp-b1000"]["nb-approx"]["x_sgd"] <= 1.5,
+        "mlp-b128 nb-approx <= 1.5x SGD": results["mlp-b128"]["nb-approx"]["x_sgd"] <= 1.5,
+        "mlp peak memory nb-cg2 <= 1.5x Adam": all(
+            results[w]["nb-cg2"]["mem_x_adam"] <= 1.5 for w in ("mlp-b128", "mlp-b1000")
+        ),
+    }
+    for k, ok in targets.items():
+        print(f"target {k}: {'met' if ok else 'MISSED'}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "results": results,
+        "targets": targets,
+        "settings": {
+            "rounds": rounds,
+            "steps_per_round": steps,
+            "quick": args.quick,
+            "threads": args.threads,
+        },
+        "environment": {
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "loadavg": os.getloadavg(),
+            "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    }
+    RESULTS.write_text(json.dumps(payload, indent=2))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

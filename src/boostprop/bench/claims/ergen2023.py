@@ -1,0 +1,414 @@
+"""Claim of Ergen, Gulluk, Lacotte and Pilanci (2023), "Globally Optimal Training of Neural
+Networks with Threshold Activation Functions", ICLR, arXiv:2303.03382.
+
+With weight decay, training a threshold network is a convex (group) Lasso over hyperplane-
+arrangement patterns, so it is solved globally — where straight-through estimators (STE) have no
+guarantee. Per setting (the paper's synthetic teacher task, tabular sets, a Fashion-MNIST class
+pair in the full preset): the convex two-layer solution over a sampled dictionary (certified by its
+duality gap), the convex three-layer method (random first layer), and the four STE variants trained
+on exactly the convex objective, over seeds.
+
+Example:
+    >>> [s.name for s in ErgenClaim().settings("quick")]
+    ['teacher_n100', 'breast_cancer', 'wine']
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from boostprop.bench.claims import register_claim
+from boostprop.bench.claims.base import Claim, ExtraContext, Verdict, combine
+from boostprop.bench.document import Block, Heading, Image, Paragraph, Table
+from boostprop.bench.summary import ComparisonSummary
+from boostprop.convex import (
+    ThresholdNetwork,
+    fit_three_layer,
+    network_objective,
+    sample_patterns,
+    solve_lasso,
+    train_ste,
+)
+from boostprop.convex.ste import Variant
+from boostprop.data import get_dataset, make_teacher
+
+STE_VARIANTS: tuple[Variant, ...] = ("identity", "relu", "leaky_relu", "clipped_relu")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One data set of the convex-vs-STE comparison."""
+
+    name: str
+    dataset: str
+    n_train: int | None = None  # teacher: training size; fashion: subset size
+    n_patterns: int = 1000
+    ste_width: int = 100
+    ste_epochs: int = 2000
+    seeds: int = 3
+
+
+def load_setting(s: Setting) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """float64 (X_train, Y_train, X_test, Y_test, n_classes); binary targets ±1 of shape (n,),
+    multi-class targets one-hot of shape (n, C)."""
+    if s.dataset == "teacher":
+        x_tr, y_tr = make_teacher("train", n_train=s.n_train or 100, seed=0)
+        x_te, y_te = make_teacher("test", n_train=s.n_train or 100, seed=0)
+        n_classes = 2
+    elif s.dataset == "fashion_pair":
+        x_tr, y_tr, x_te, y_te = _fashion_pair(s.n_train or 1000)
+        n_classes = 2
+    else:
+        info = get_dataset(s.dataset)
+        x_tr, y_tr = info.load("train", 0)
+        x_te, y_te = info.load("test", 0)
+        n_classes = info.n_classes
+    x_tr, x_te = x_tr.double(), x_te.double()
+    if n_classes == 2:
+        return x_tr, 2.0 * y_tr.double() - 1, x_te, 2.0 * y_te.double() - 1, 2
+    eye = torch.eye(n_classes, dtype=torch.float64)
+    return x_tr, eye[y_tr], x_te, eye[y_te], n_classes
+
+
+def _fashion_pair(
+    n_train: int, classes: tuple[int, int] = (0, 6), dims: int = 20
+) -> tuple[torch.Tensor, ...]:
+    """T-shirt vs shirt, PCA to ``dims`` components fitted on the training part, standardised."""
+    from boostprop.data import load_fashion_mnist
+
+    def pick(split: str, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = load_fashion_mnist(split, flatten=True)  # type: ignore[arg-type]
+        keep = (y == classes[0]) | (y == classes[1])
+        x, y = x[keep].double(), (y[keep] == classes[1]).long()
+        return (x[:n], y[:n]) if n else (x, y)
+
+    x_tr, y_tr = pick("train", n_train)
+    x_te, y_te = pick("test", None)
+    mean = x_tr.mean(0)
+    _, _, v = torch.linalg.svd(x_tr - mean, full_matrices=False)
+    proj = v[:dims].T
+    z_tr, z_te = (x_tr - mean) @ proj, (x_te - mean) @ proj
+    std = z_tr.std(0).clamp_min(1e-12)
+    return z_tr / std, y_tr, z_te / std, y_te
+
+
+def _accuracy(out: torch.Tensor, y: torch.Tensor) -> float:
+    if y.ndim == 1:
+        return float((torch.sign(out) == torch.sign(y)).double().mean())
+    return float((out.argmax(1) == y.argmax(1)).double().mean())
+
+
+def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
+    """Convex (2- and 3-layer) and the STE variants on one setting, over seeds."""
+    x_tr, y_tr, x_te, y_te, n_classes = load_setting(s)
+    n = x_tr.shape[0]
+    beta = 1e-3 * n
+    convex, convex3, ste = [], [], []
+    bar = tqdm(
+        total=s.seeds * (2 + len(STE_VARIANTS)),
+        desc=f"ergen2023 {s.name}",
+        disable=not progress,
+        leave=False,
+    )
+    for seed in range(s.seeds):
+        start = time.perf_counter()
+        pat = sample_patterns(x_tr, s.n_patterns, seed=seed)
+        res = solve_lasso(pat.H, y_tr, beta, tol=1e-6)
+        net = ThresholdNetwork.from_lasso(pat, res)
+        seconds = time.perf_counter() - start
+        with torch.no_grad():
+            train_out = net(x_tr)
+            convex.append(
+                {
+                    "seed": seed,
+                    "objective": res.objective,
+                    "network_objective": network_objective(net, x_tr, y_tr, beta),
+                    "gap": res.gap,
+                    "n_patterns": pat.n_patterns,
+                    "n_neurons": int(res.support.numel()),
+                    "seconds": seconds,
+                    "reproduces_Hc": bool(
+                        torch.allclose(
+                            train_out, (pat.H @ res.coef).reshape(train_out.shape), atol=1e-9
+                        )
+                    ),
+                    "train_acc": _accuracy(train_out, y_tr),
+                    "test_acc": _accuracy(net(x_te), y_te),
+                }
+            )
+        bar.update()
+        start = time.perf_counter()
+        three = fit_three_layer(x_tr, y_tr, beta, seed=seed)
+        seconds = time.perf_counter() - start
+        with torch.no_grad():
+            convex3.append(
+                {
+                    "seed": seed,
+                    "objective": three.objective,
+                    "exact": three.exact,
+                    "n_neurons": three.n_neurons,
+                    "seconds": seconds,
+                    "train_acc": _accuracy(three.network(x_tr), y_tr),
+                    "test_acc": _accuracy(three.network(x_te), y_te),
+                }
+            )
+        bar.update()
+        for variant in STE_VARIANTS:
+            r = train_ste(
+                x_tr,
+                y_tr,
+                variant=variant,
+                depth=2,
+                width=s.ste_width,
+                epochs=s.ste_epochs,
+                lr=0.01,
+                beta=beta,
+                objective="convex",
+                seed=seed,
+                X_test=x_te,
+                y_test=y_te,
+            )
+            ste.append(
+                {
+                    "variant": variant,
+                    "seed": seed,
+                    "final_objective": r.final_objective,
+                    "objective": r.objective[:: max(1, len(r.objective) // 200)],
+                    "seconds": r.seconds[:: max(1, len(r.seconds) // 200)],
+                    "test_accuracy": r.test_accuracy[:: max(1, len(r.test_accuracy) // 200)],
+                    "total_seconds": r.seconds[-1] if r.seconds else float("nan"),
+                    "train_acc": r.train_accuracy[-1] if r.train_accuracy else float("nan"),
+                    "test_acc": r.test_accuracy[-1] if r.test_accuracy else float("nan"),
+                }
+            )
+            bar.update()
+    bar.close()
+    return {
+        "setting": s.name,
+        "dataset": s.dataset,
+        "n_train": n,
+        "n_test": int(x_te.shape[0]),
+        "n_classes": n_classes,
+        "beta": beta,
+        "ste_width": s.ste_width,
+        "ste_epochs": s.ste_epochs,
+        "convex": convex,
+        "convex3": convex3,
+        "ste": ste,
+    }
+
+
+class ErgenClaim(Claim):
+    name = "ergen2023"
+    rank = 5
+    paper = "Ergen et al. 2023"
+    statement = (
+        "Convex (Lasso) training of threshold networks reaches a lower training objective than "
+        "every straight-through-estimator run, with a certificate, at equal or better test accuracy "
+        "and in less time."
+    )
+    rule = (
+        "Per setting: holds when the convex two-layer objective (certified within its duality gap "
+        "over the sampled dictionary) is ≤ every STE run's final objective (the same function), its "
+        "median test accuracy is ≥ the best STE variant's median, and its median solve time is below "
+        "the STE variants' median training time."
+    )
+    datasets = ("teacher", "breast_cancer", "wine")
+
+    def settings(self, preset: str) -> list[Setting]:
+        if preset == "smoke":
+            return [
+                Setting(
+                    "teacher_n100",
+                    "teacher",
+                    100,
+                    n_patterns=200,
+                    ste_width=20,
+                    ste_epochs=50,
+                    seeds=2,
+                )
+            ]
+        if preset == "quick":
+            return [
+                Setting("teacher_n100", "teacher", 100, ste_epochs=1000),
+                Setting("breast_cancer", "breast_cancer", ste_epochs=1000),
+                Setting("wine", "wine", ste_epochs=1000),
+            ]
+        return [
+            Setting("teacher_n100", "teacher", 100, n_patterns=2000, seeds=5),
+            Setting("teacher_n500", "teacher", 500, n_patterns=2000, seeds=5),
+            Setting("breast_cancer", "breast_cancer", n_patterns=2000, seeds=5),
+            Setting("wine", "wine", n_patterns=2000, seeds=5),
+            Setting("digits", "digits", n_patterns=2000, seeds=5),
+            Setting("fashion_pair", "fashion_pair", 1000, n_patterns=2000, seeds=5),
+        ]
+
+    def run_extras(self, ctx: ExtraContext) -> None:
+        for s in self.settings(ctx.preset):
+            path = ctx.out_dir / f"{s.name}.json"
+            if path.exists():
+                continue  # finished earlier: resume
+            if s.dataset == "fashion_pair" and not get_dataset("fashion_mnist").is_available():
+                continue
+            result = run_setting(s, progress=ctx.progress)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(result, indent=1))
+            tmp.replace(path)
+
+    def _results(self, out_dir: Path) -> list[dict[str, Any]]:
+        return (
+            [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))]
+            if out_dir.exists()
+            else []
+        )
+
+    def extra_blocks(self, out_dir: Path, figures: Path) -> list[Block]:
+        blocks: list[Block] = []
+        for res in self._results(out_dir):
+            name = res["setting"]
+            rows = [
+                _row("convex 2-layer", res["convex"], "objective"),
+                _row("convex 3-layer (own objective)", res["convex3"], "objective"),
+            ]
+            for v in STE_VARIANTS:
+                runs = [r for r in res["ste"] if r["variant"] == v]
+                rows.append(_row(f"STE {v}", runs, "final_objective", seconds_key="total_seconds"))
+            gaps = [c["gap"] for c in res["convex"]]
+            fig_obj, fig_acc = (
+                figures / f"ergen2023__{name}__objective.png",
+                figures / f"ergen2023__{name}__accuracy.png",
+            )
+            _plot(res, fig_obj, fig_acc)
+            blocks += [
+                Heading(f"Threshold networks: {name}", 3, anchor=f"ergen2023-{name}"),
+                Paragraph(
+                    f"n = {res['n_train']} training / {res['n_test']} test samples, {res['n_classes']} "
+                    f"classes, β = 1e-3·n = {res['beta']:g}; STE: width {res['ste_width']}, "
+                    f"{res['ste_epochs']} full-batch epochs, SGD lr 0.01 with ReduceLROnPlateau, trained "
+                    "on the convex objective ½‖f(X) − y‖² + β/2 Σ(s² + ‖a‖²). Convex: sampled dictionary "
+                    f"solved to a relative duality gap ≤ {max(gaps):.1e} (largest over seeds); the "
+                    "reconstructed network reproduces H·c on the training data: "
+                    f"{all(c['reproduces_Hc'] for c in res['convex'])}. The three-layer method uses an "
+                    "untrained random first layer; its objective is of a different problem."
+                ),
+                Table(
+                    [
+                        "method",
+                        "objective (median)",
+                        "test acc % (median)",
+                        "train acc % (median)",
+                        "seconds (median)",
+                        "runs",
+                    ],
+                    rows,
+                ),
+                Image(
+                    fig_obj,
+                    f"{name}: training objective vs seconds (STE median per variant; convex solutions as points)",
+                ),
+                Image(fig_acc, f"{name}: test accuracy vs seconds"),
+            ]
+        return blocks
+
+    def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
+        statuses, details = [], []
+        for res in self._results(out_dir):
+            cvx = res["convex"]
+            obj = max(c["objective"] for c in cvx)
+            best_ste_obj = min(r["final_objective"] for r in res["ste"])
+            acc = statistics.median(c["test_acc"] for c in cvx)
+            ste_acc = {
+                v: statistics.median(r["test_acc"] for r in res["ste"] if r["variant"] == v)
+                for v in STE_VARIANTS
+            }
+            best_v = max(ste_acc, key=lambda v: ste_acc[v])
+            secs = statistics.median(c["seconds"] for c in cvx)
+            ste_secs = statistics.median(r["total_seconds"] for r in res["ste"])
+            ok = obj <= best_ste_obj and acc >= ste_acc[best_v] and secs < ste_secs
+            statuses.append("holds" if ok else "not reproduced")
+            details.append(
+                f"{res['setting']}: objective convex {obj:.4g} (worst seed) vs best STE run {best_ste_obj:.4g}; "
+                f"test accuracy convex {100 * acc:.1f}% vs best STE ({best_v}) {100 * ste_acc[best_v]:.1f}% "
+                f"(medians); seconds {secs:.2f} vs {ste_secs:.2f}"
+            )
+        return Verdict(
+            combine(statuses) if statuses else "inconclusive",
+            "; ".join(details) or "no data",
+            tuple(details),
+        )
+
+
+def _row(
+    label: str, runs: list[dict[str, Any]], obj_key: str, seconds_key: str = "seconds"
+) -> list[str]:
+    if not runs:
+        return [label, "–", "–", "–", "–", "0"]
+    med = statistics.median
+    return [
+        label,
+        f"{med(r[obj_key] for r in runs):.5g}",
+        f"{100 * med(r['test_acc'] for r in runs):.2f}",
+        f"{100 * med(r['train_acc'] for r in runs):.2f}",
+        f"{med(r[seconds_key] for r in runs):.3g}",
+        str(len(runs)),
+    ]
+
+
+def _plot(res: dict[str, Any], fig_obj: Path, fig_acc: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    for path, key, conv_key, ylabel in (
+        (fig_obj, "objective", "objective", "training objective (convex form)"),
+        (fig_acc, "test_accuracy", "test_acc", "test accuracy"),
+    ):
+        fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+        for v in STE_VARIANTS:
+            runs = [r for r in res["ste"] if r["variant"] == v]
+            length = min(len(r[key]) for r in runs)
+            if not length:
+                continue
+            t = np.median([r["seconds"][:length] for r in runs], axis=0)
+            val = np.median([r[key][:length] for r in runs], axis=0)
+            ax.plot(t, val, label=f"STE {v}", lw=1.3)
+        ax.scatter(
+            [c["seconds"] for c in res["convex"]],
+            [c[conv_key] for c in res["convex"]],
+            marker="*",
+            s=90,
+            color="k",
+            zorder=5,
+            label="convex 2-layer",
+        )
+        if key == "test_accuracy":
+            ax.scatter(
+                [c["seconds"] for c in res["convex3"]],
+                [c["test_acc"] for c in res["convex3"]],
+                marker="D",
+                s=30,
+                color="tab:red",
+                zorder=5,
+                label="convex 3-layer",
+            )
+        else:
+            ax.set_yscale("log")
+        ax.set_xscale("log")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+        plt.close(fig)
+
+
+register_claim(ErgenClaim())

@@ -1,0 +1,49 @@
+"""Globally optimal training of threshold-activation networks by convex (group) Lasso.
+
+Ergen, Gulluk, Lacotte, Pilanci, "Globally Optimal Training of Neural Networks with Threshold
+Activation Functions", ICLR 2023 (arXiv:2303.03382). See ``docs/convex_threshold.md``.
+
+* ``sample_patterns`` / ``enumerate_patterns``: the dictionary H of arrangement patterns.
+* ``solve_lasso``: (group) Lasso to a certified relative duality gap (SSNAL / FISTA / cvxpy).
+* ``ThresholdNetwork.from_lasso``: the two-layer threshold network of a solution;
+  ``network_objective``: its weight-decay objective.
+* ``fit_three_layer``: the three-layer closed form on a shattered dictionary.
+* ``train_ste``: straight-through-estimator baselines.
+* ``ThresholdNetClassifier`` / ``ThresholdNetRegressor``: scikit-learn estimators.
+"""
+
+from __future__ import annotations
+
+from .arrangements import Patterns, count_bound, enumerate_patterns, sample_patterns
+from .deep import (
+    ThreeLayerResult,
+    ThreeLayerThresholdNetwork,
+    fit_three_layer,
+    shattered_lasso_closed_form,
+)
+from .estimators import ThresholdNetClassifier, ThresholdNetRegressor
+from .lasso import LassoResult, lasso_objective, solve_lasso
+from .networks import ThresholdNetwork, network_objective
+from .ste import STENetwork, STEResult, ste_threshold, train_ste
+
+__all__ = [
+    "LassoResult",
+    "Patterns",
+    "STENetwork",
+    "STEResult",
+    "ThreeLayerResult",
+    "ThreeLayerThresholdNetwork",
+    "ThresholdNetClassifier",
+    "ThresholdNetRegressor",
+    "ThresholdNetwork",
+    "count_bound",
+    "enumerate_patterns",
+    "fit_three_layer",
+    "lasso_objective",
+    "network_objective",
+    "sample_patterns",
+    "shattered_lasso_closed_form",
+    "solve_lasso",
+    "ste_threshold",
+    "train_ste",
+]

@@ -1,0 +1,134 @@
+"""Multi-class focal loss on softmax, the baseline of the rooted-logistic-objective paper.
+
+Sources: T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár, "Focal Loss for Dense Object
+Detection", arXiv:1708.02002 (2017); used as a baseline by Z. Wang et al., "Accelerated Neural
+Network Training with Rooted Logistic Objectives", arXiv:2310.03890 (2023) with alpha=0.25, gamma=3.
+
+Per position ``−alpha_y·(1 − p_y)^gamma·log p_y`` with ``p = softmax(z)``. ``1 − p_y`` is computed as
+``−expm1(log p_y)`` so that confident samples keep their (tiny) loss instead of rounding to 0 early.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from ._common import check_class_vector
+from ._softmax import TermWithSlope, softmax_family_loss
+
+__all__ = ["FocalLoss", "focal_loss"]
+
+
+def _focal_term(gamma: float) -> TermWithSlope:
+    def term(logp_y: Tensor) -> tuple[Tensor, Tensor]:
+        q = torch.exp(logp_y)
+        d = -torch.expm1(logp_y)  # 1 − p_y
+        dg = d.pow(gamma)
+        # −log q / (1 − q) → 1 as q → 1
+        r = torch.where(d > 0, -logp_y / d.clamp_min(torch.finfo(d.dtype).tiny), 1.0)
+        value = dg * (-logp_y)
+        slope = -dg * (1.0 + gamma * q * r)
+        return value, slope
+
+    return term
+
+
+def focal_loss(
+    input: Tensor,
+    target: Tensor,
+    *,
+    gamma: float = 2.0,
+    alpha: float | Tensor | None = None,
+    weight: Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax focal loss ``−alpha_y·(1 − p_y)^gamma·log p_y`` (Lin et al. 2017).
+
+    ``alpha``: ``None`` (no factor), a float — applied as a constant factor on every class, which
+    is how multi-class softmax implementations (and the RLO paper's baseline, alpha=0.25) use the
+    binary paper's alpha; it rescales the loss and the gradient but does not change the direction —
+    or a per-class tensor (``alpha_y`` multiplies the term of class ``y``; unlike ``weight`` it does
+    not enter the ``mean`` divisor). ``gamma = 0`` with ``alpha=None`` is ``F.cross_entropy``.
+
+    Example:
+        >>> z = torch.tensor([[2.0, 0.0, -1.0]])
+        >>> focal_loss(z, torch.tensor([0]), gamma=0.0)  # = cross-entropy
+        tensor(0.1698)
+    """
+    try:
+        g = float(gamma)
+    except (TypeError, ValueError):
+        raise ValueError(f"gamma: expected a number ≥ 0, got {gamma!r}") from None
+    if not (math.isfinite(g) and g >= 0):
+        raise ValueError(f"gamma: expected a finite number ≥ 0, got {gamma!r}")
+    factor: Tensor | float | None
+    if alpha is None:
+        factor = None
+    elif isinstance(alpha, Tensor):
+        num_classes = input.shape[1] if input.dim() > 1 else input.shape[0]
+        factor = check_class_vector("alpha", alpha, num_classes, input)
+    else:
+        try:
+            factor = float(alpha)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"alpha: expected None, a number > 0 or a tensor, got {alpha!r}"
+            ) from None
+        if not (math.isfinite(factor) and factor > 0):
+            raise ValueError(f"alpha: expected a finite number > 0, got {alpha!r}")
+    return softmax_family_loss(
+        input,
+        target,
+        term=_focal_term(g),
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        class_factor=factor,
+    )
+
+
+class FocalLoss(nn.Module):
+    """Module form of :func:`focal_loss`.
+
+    Example:
+        >>> loss = FocalLoss(gamma=3.0, alpha=0.25)(torch.randn(4, 10), torch.tensor([1, 2, 3, 4]))
+    """
+
+    def __init__(
+        self,
+        *,
+        gamma: float = 2.0,
+        alpha: float | Tensor | None = None,
+        weight: Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.gamma = gamma
+        self.alpha = alpha
+        self.weight: Tensor | None
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return focal_loss(
+            input,
+            target,
+            gamma=self.gamma,
+            alpha=self.alpha,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+    def extra_repr(self) -> str:
+        return f"gamma={self.gamma}, alpha={self.alpha}, reduction={self.reduction!r}"

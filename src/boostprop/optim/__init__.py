@@ -1,0 +1,7 @@
+"""Optimizers: :class:`NeuronBoost`, linear neuron boosting (Munoz 2025, arXiv:2502.01131)."""
+
+from __future__ import annotations
+
+from .neuron_boost import NeuronBoost
+
+__all__ = ["NeuronBoost"]

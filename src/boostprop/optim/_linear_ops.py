@@ -1,0 +1,304 @@
+"""Per-module, matrix-free products and input moments for linear neuron boosting.
+
+Private helpers of :class:`boostprop.optim.NeuronBoost` (D. Munoz, "Simple Linear Neuron
+Boosting", arXiv:2502.01131, 2025). A "neuron" is a ``Linear``, ``Conv1d`` or ``Conv2d`` module with
+input features ``x`` (one sample per row for ``Linear``, one sample per output position for a
+convolution) and augmented features ``x̃ = [x; 1]``. For a direction ``v = (V, v_b)`` in the
+module's parameter space (weight-shaped ``V``, bias-shaped ``v_b``) this module computes the
+*unnormalised* metric product ``Σ_samples x̃ x̃ᵀ v = Jᵀ(J v)`` on the captured minibatch, where
+``J v`` is the module's own forward with weight ``V`` and bias ``v_b`` and ``Jᵀ`` is the
+weight-gradient of that output (for convolutions: ``aten.convolution_backward``, no unfold).
+For ``Linear`` modules whose ``d_in × d_in`` Gram matrix is cheaper than the matrix-free products
+(large batch, few CG iterations), the Gram matrix of the same minibatch is formed once and used
+instead; the two are equal in exact arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["Neuron", "conv_out_positions", "expand_per_weight", "is_neuron_module"]
+
+_NEURON_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
+def is_neuron_module(module: nn.Module) -> bool:
+    """Whether ``module`` is treated as a neuron (``Linear``, ``Conv1d`` or ``Conv2d``).
+
+    Example:
+        >>> is_neuron_module(nn.Linear(2, 3)), is_neuron_module(nn.LayerNorm(3))
+        (True, False)
+    """
+    return isinstance(module, _NEURON_TYPES)
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for half-precision inputs, otherwise the input's own floating dtype."""
+    return torch.promote_types(dtype, torch.float32)
+
+
+def conv_out_positions(
+    in_sizes: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> int:
+    """Number of output positions of a convolution (product over spatial dims).
+
+    Example:
+        >>> conv_out_positions((28, 28), (3, 3), (2, 2), (0, 0), (1, 1))
+        169
+    """
+    n = 1
+    for size, k, s, p, d in zip(in_sizes, kernel, stride, padding, dilation, strict=True):
+        n *= max(0, (size + 2 * p - d * (k - 1) - 1) // s + 1)
+    return n
+
+
+def expand_per_weight(values: Tensor, weight: Tensor, groups: int) -> Tensor:
+    """Broadcast per-input-feature ``values`` (shape ``(d_in_total,)``) to ``weight``'s layout.
+
+    For ``Linear`` the result has shape ``(1, d_in)``; for a convolution with weight
+    ``(C_out, C_in/groups, *k)`` it has shape ``(C_out or 1, C_in/groups, 1, ...)`` so that it
+    broadcasts over the kernel taps (moments are per input channel, shared across taps).
+
+    Example:
+        >>> expand_per_weight(torch.arange(4.0), torch.zeros(6, 2, 3), groups=2).shape
+        torch.Size([6, 2, 1])
+    """
+    n_taps_dims = weight.dim() - 2
+    if weight.dim() == 2:
+        return values.view(1, -1)
+    c_per_group = weight.shape[1]
+    if groups == 1:
+        return values.view(1, c_per_group, *([1] * n_taps_dims))
+    out_per_group = weight.shape[0] // groups
+    per_group = values.view(groups, c_per_group)
+    per_out = per_group.repeat_interleave(out_per_group, dim=0)
+    return per_out.view(weight.shape[0], c_per_group, *([1] * n_taps_dims))
+
+
+@dataclass
+class Neuron:
+    """A hooked linear module: its parameters and the inputs of the last training forward."""
+
+    module: nn.Module
+    name: str
+    weight: Tensor
+    bias: Tensor | None
+    inputs: list[Tensor] = field(default_factory=list)
+    forward_id: int = -1
+    # filled per step by ``prepare``
+    gram: Tensor | None = None
+    xsum: Tensor | None = None
+    gram_count: float = 0.0
+
+    is_linear: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.is_linear = isinstance(self.module, nn.Linear)
+
+    @property
+    def groups(self) -> int:
+        return 1 if self.is_linear else int(self.module.groups)  # type: ignore[arg-type]
+
+    @property
+    def d_in(self) -> int:
+        """Number of input features (channels for a convolution)."""
+        if self.is_linear:
+            return int(self.weight.shape[1])
+        return int(self.weight.shape[1]) * self.groups
+
+    # ------------------------------------------------------------------ geometry
+    def _conv_geometry(self, x: Tensor) -> tuple[Tensor, list[int]]:
+        """The input to convolve (explicitly padded for non-zero padding modes) and padding."""
+        m = self.module
+        assert isinstance(m, (nn.Conv1d, nn.Conv2d))
+        nd = x.dim() - 2
+        if m.padding_mode != "zeros":
+            x = F.pad(x, m._reversed_padding_repeated_twice, mode=m.padding_mode)
+            return x, [0] * nd
+        if isinstance(m.padding, str):
+            if m.padding == "valid":
+                return x, [0] * nd
+            # 'same' (stride 1): total padding d*(k-1), left = total // 2 like torch.
+            pads: list[int] = []
+            for d, k in zip(reversed(m.dilation), reversed(m.kernel_size), strict=True):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]
+            if all(pads[2 * i] == pads[2 * i + 1] for i in range(nd)):
+                return x, [pads[2 * (nd - 1 - i)] for i in range(nd)]
+            return F.pad(x, pads), [0] * nd
+        return x, list(m.padding)
+
+    def _as_conv_batch(self, x: Tensor) -> Tensor:
+        """Unbatched conv inputs (C, L...) get a batch dim."""
+        nd = self.weight.dim() - 2
+        return x.unsqueeze(0) if x.dim() == nd + 1 else x
+
+    def n_samples(self) -> int:
+        """Local number of samples: rows for Linear, batch × output positions for conv."""
+        total = 0
+        for x in self.inputs:
+            if self.is_linear:
+                total += x.numel() // self.d_in
+            else:
+                m = self.module
+                assert isinstance(m, (nn.Conv1d, nn.Conv2d))
+                xb = self._as_conv_batch(x)
+                xe, pad = self._conv_geometry(xb)
+                total += xe.shape[0] * conv_out_positions(
+                    tuple(xe.shape[2:]),
+                    tuple(m.kernel_size),
+                    tuple(m.stride),
+                    tuple(pad),
+                    tuple(m.dilation),
+                )
+        return total
+
+    # ------------------------------------------------------------------ moments
+    def moment_count(self) -> float:
+        """Samples behind the input moments: rows (Linear) or batch × input positions (conv)."""
+        return float(
+            sum(
+                x.numel() // (self.d_in if self.is_linear else self._in_channels(x))
+                for x in self.inputs
+            )
+        )
+
+    def _in_channels(self, x: Tensor) -> int:
+        return int(self._as_conv_batch(x).shape[1])
+
+    def moment_sums(self) -> tuple[Tensor, Tensor]:
+        """Per input feature: Σx and Σx² over rows (Linear) or batch × positions (conv).
+
+        Accumulated in float32 (float64 if the inputs are float64).
+        """
+        s1: Tensor | None = None
+        s2: Tensor | None = None
+        for x in self.inputs:
+            dt = _compute_dtype(x.dtype)
+            if self.is_linear:
+                x2 = x.reshape(-1, self.d_in)
+                if x2.dtype != dt:
+                    x2 = x2.to(dt)
+                a = x2.sum(0)
+                b = x2.square().sum(0)
+            else:
+                xb = self._as_conv_batch(x)
+                dims = [0, *range(2, xb.dim())]
+                if xb.dtype != dt:
+                    xb = xb.to(dt)
+                a = xb.sum(dims)
+                b = xb.square().sum(dims)
+            s1 = a if s1 is None else s1 + a
+            s2 = b if s2 is None else s2 + b
+        assert s1 is not None and s2 is not None
+        return s1, s2
+
+    def gram_sums(self) -> tuple[Tensor, Tensor]:
+        """``Σ x xᵀ`` and ``Σ x`` over the captured rows of a Linear module (compute dtype)."""
+        g: Tensor | None = None
+        s: Tensor | None = None
+        for x in self.inputs:
+            dt = _compute_dtype(x.dtype)
+            x2 = x.reshape(-1, self.d_in).to(dt)
+            gi = x2.t() @ x2
+            si = x2.sum(0)
+            g = gi if g is None else g + gi
+            s = si if s is None else s + si
+        assert g is not None and s is not None
+        return g, s
+
+    # ------------------------------------------------------------------ products
+    def product(
+        self, vw: Tensor, vb: Tensor | None, scale: float = 1.0, ridge: float = 0.0
+    ) -> tuple[Tensor, Tensor | None]:
+        """``scale · Σ_samples x̃ x̃ᵀ v + ridge · (V, 0)`` on the captured inputs (fused).
+
+        ``vw`` has the weight's shape, ``vb`` the bias's (or ``None`` without bias). With
+        ``scale = 1/N`` this is ``(Â + γ I_w) v``; with ``scale = 1, ridge = 0`` the raw local sum
+        (to be reduced across ranks first). Returns the weight part and the bias part (``None``
+        without bias), in the compute dtype. Linear layers use one ``addmm`` for ``J v`` and one
+        for ``Jᵀ(J v)``; convolutions use the convolution and ``aten.convolution_backward``.
+        """
+        if self.gram is not None:
+            assert self.xsum is not None
+            out_w = torch.addmm(vw, vw, self.gram, beta=ridge, alpha=scale)
+            if vb is None:
+                return out_w, None
+            out_w.addr_(vb, self.xsum, alpha=scale)
+            out_b = torch.addmv(vb, vw, self.xsum, beta=scale * self.gram_count, alpha=scale)
+            return out_w, out_b
+        out_w_acc: Tensor | None = None
+        out_b_acc: Tensor | None = None
+        for x in self.inputs:
+            dt = _compute_dtype(x.dtype)
+            ob: Tensor | None
+            if self.is_linear:
+                x2 = x.reshape(-1, self.d_in)
+                if x2.dtype != dt:
+                    x2 = x2.to(dt)
+                u = x2 @ vw.t() if vb is None else torch.addmm(vb, x2, vw.t())
+                if out_w_acc is None:
+                    out_w_acc = torch.addmm(vw, u.t(), x2, beta=ridge, alpha=scale)
+                else:
+                    out_w_acc.addmm_(u.t(), x2, alpha=scale)
+                ob = None if vb is None else u.sum(0).mul_(scale)
+            else:
+                m = self.module
+                assert isinstance(m, (nn.Conv1d, nn.Conv2d))
+                xb = self._as_conv_batch(x)
+                if xb.dtype != dt:
+                    xb = xb.to(dt)
+                xe, pad = self._conv_geometry(xb)
+                conv = F.conv1d if isinstance(m, nn.Conv1d) else F.conv2d
+                u = conv(xe, vw, vb, m.stride, pad, m.dilation, m.groups)
+                _, ow, ob = torch.ops.aten.convolution_backward(
+                    u,
+                    xe,
+                    vw,
+                    None if vb is None else [vb.shape[0]],
+                    list(m.stride),
+                    pad,
+                    list(m.dilation),
+                    False,
+                    [0] * (xe.dim() - 2),
+                    m.groups,
+                    [False, True, vb is not None],
+                )
+                ow.mul_(scale)
+                if vb is None:
+                    ob = None
+                else:
+                    ob.mul_(scale)
+                if out_w_acc is None:
+                    out_w_acc = ow.add_(vw, alpha=ridge) if ridge != 0.0 else ow
+                else:
+                    out_w_acc.add_(ow)
+            if ob is not None:
+                out_b_acc = ob if out_b_acc is None else out_b_acc.add_(ob)
+        assert out_w_acc is not None
+        return out_w_acc, out_b_acc
+
+    def gram_is_cheaper(self, n_samples: float, n_products: int) -> bool:
+        """Whether forming the Gram matrix beats ``n_products`` matrix-free products (Linear)."""
+        if not self.is_linear or n_products <= 0:
+            return False
+        d = self.d_in
+        out = int(self.weight.shape[0])
+        free = 2.0 * n_products * n_samples * d * out
+        gram = n_samples * d * d + n_products * out * d * d
+        return gram < free
+
+    def clear(self) -> None:
+        """Free the captured inputs and per-step caches."""
+        self.inputs = []
+        self.gram = None
+        self.xsum = None
+        self.gram_count = 0.0
