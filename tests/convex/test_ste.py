@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -79,3 +81,31 @@ def test_bad_input() -> None:
         STENetwork(2, 3, depth=4)
     with pytest.raises(ValueError, match="objective"):
         train_ste(torch.randn(4, 2), torch.ones(4), objective="mse")  # type: ignore[arg-type]
+
+
+def test_convex_objective_step_is_lr_times_gradient_of_objective_over_n() -> None:
+    """One step on the convex objective moves the trainable weights by lr·∇(objective / n), so
+    ``lr`` means what it means for the per-sample-mean loss (the paper's lr 0.01 does not blow up
+    on n samples)."""
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(50, 3, generator=g, dtype=torch.float64)
+    y = torch.sign(X[:, 0] - X[:, 1])
+    torch.manual_seed(0)
+    init = STENetwork(3, 8, 1, depth=2, variant="relu", dtype=torch.float64)
+    ref = copy.deepcopy(init)
+    beta, lr = 0.05, 0.01
+    res = train_ste(
+        X, y, variant="relu", width=8, epochs=1, lr=lr, beta=beta, objective="convex", init=init
+    )
+    # independent reference: autograd of the closed-form objective on the copy
+    out = ref(X)
+    obj = 0.5 * ((out - y) ** 2).sum() + 0.5 * beta * (
+        (ref.amplitude**2).sum() + (ref.output.weight**2).sum()
+    )
+    (obj / X.shape[0]).backward()
+    assert res.objective[0] == pytest.approx(float(obj), rel=1e-12)
+    for p_new, p_old in zip(res.network.parameters(), ref.parameters(), strict=True):
+        assert p_old.grad is not None
+        torch.testing.assert_close(
+            p_new.detach(), p_old.detach() - lr * p_old.grad, rtol=0, atol=1e-12
+        )

@@ -15,15 +15,15 @@ with r = Y - H C gives gap = P(C) - D(nu) >= P(C) - P*, reported relative to P(C
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import torch
+
+from boostprop._threads import one_thread_if
 
 from ._fista import fista
 from ._gap import gap_certificate
@@ -156,21 +156,6 @@ def _solve_cvxpy(
     return torch.as_tensor(val, dtype=Ht.dtype, device=Ht.device), n_iter
 
 
-@contextlib.contextmanager
-def _few_threads(small: bool) -> Iterator[None]:
-    """Run small problems on one intra-op thread: their kernels are microseconds long, and on a
-    busy machine OpenMP synchronisation then costs 10-100x the arithmetic."""
-    if not small or torch.get_num_threads() == 1:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def solve_lasso(
     H: torch.Tensor | np.ndarray,
     Y: torch.Tensor | np.ndarray,
@@ -234,7 +219,7 @@ def solve_lasso(
         n, P = Ht.shape
         if method == "auto":
             method = "fista" if min(n, P) > 10_000 else "ssnal"
-        with _few_threads(Ht.device.type == "cpu" and n * max(n, P) * Yt.shape[1] < 2_000_000):
+        with one_thread_if(Ht.device.type == "cpu" and n * max(n, P) * Yt.shape[1] < 2_000_000):
             if method == "ssnal":
                 tr = ssnal(Ht, Yt, b, tol=tol, max_iter=max_iter or 500, time_limit=time_limit)
             else:

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from boostprop._threads import one_thread_if
+
 __all__ = ["STENetwork", "STEResult", "ste_threshold", "train_ste"]
 
 Variant = Literal["identity", "relu", "leaky_relu", "clipped_relu"]
@@ -152,7 +154,9 @@ def train_ste(
       * "paper": mean((f - y)^2)/2 + beta (||W1||_F + ||W2||_F) / (2 n), the official code's loss
         (unsquared norms; W2 is the output layer for depth 2, the second hidden layer for depth 3).
       * "convex": 1/2 ||f - y||^2 + beta/2 (||s||^2 + ||A||_F^2), the convex problem's objective
-        (= ``network_objective``), so it is comparable with the Lasso optimum.
+        (= ``network_objective``), so it is comparable with the Lasso optimum. It is a sum over
+        the n samples, so the step is taken on it divided by n (same minimiser): ``lr`` keeps the
+        meaning it has for the per-sample-mean "paper" loss (the paper's lr 0.01 works for both).
 
     Example:
         >>> X = torch.randn(20, 2, dtype=torch.float64)
@@ -193,26 +197,29 @@ def train_ste(
         yte = torch.as_tensor(np.asarray(y_test, np.float64)).to(dtype=dtype, device=Xt.device)
     elapsed = 0.0
     second = net.hidden_layers[1] if depth == 3 else net.output
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        opt.zero_grad()
-        out = net(Xt)
-        if objective == "paper":
-            loss = ((out - yt) ** 2).mean() / 2 + beta * (
-                torch.linalg.norm(net.hidden_layers[0].weight) + torch.linalg.norm(second.weight)
-            ) / (2 * n)
-        else:
-            loss = 0.5 * ((out - yt) ** 2).sum() + 0.5 * beta * (
-                (net.amplitude**2).sum() + (net.output.weight**2).sum()
-            )
-        loss.backward()
-        opt.step()
-        sched.step(loss.item())
-        elapsed += time.perf_counter() - t0
-        res.objective.append(loss.item())
-        res.seconds.append(elapsed)
-        with torch.no_grad():
-            res.train_accuracy.append(_accuracy(out.detach(), yt))
-            if Xte is not None and yte is not None:
-                res.test_accuracy.append(_accuracy(net(Xte), yte))
+    # tiny full-batch problems: one intra-op thread (see boostprop._threads)
+    with one_thread_if(Xt.device.type == "cpu" and n * width < 2_000_000):
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            opt.zero_grad()
+            out = net(Xt)
+            if objective == "paper":
+                loss = ((out - yt) ** 2).mean() / 2 + beta * (
+                    torch.linalg.norm(net.hidden_layers[0].weight)
+                    + torch.linalg.norm(second.weight)
+                ) / (2 * n)
+            else:
+                loss = 0.5 * ((out - yt) ** 2).sum() + 0.5 * beta * (
+                    (net.amplitude**2).sum() + (net.output.weight**2).sum()
+                )
+            (loss / n if objective == "convex" else loss).backward()
+            opt.step()
+            sched.step(loss.item())
+            elapsed += time.perf_counter() - t0
+            res.objective.append(loss.item())
+            res.seconds.append(elapsed)
+            with torch.no_grad():
+                res.train_accuracy.append(_accuracy(out.detach(), yt))
+                if Xte is not None and yte is not None:
+                    res.test_accuracy.append(_accuracy(net(Xte), yte))
     return res

@@ -293,7 +293,7 @@ class ErgenClaim(Claim):
                 Paragraph(
                     f"n = {res['n_train']} training / {res['n_test']} test samples, {res['n_classes']} "
                     f"classes, β = 1e-3·n = {res['beta']:g}; STE: width {res['ste_width']}, "
-                    f"{res['ste_epochs']} full-batch epochs, SGD lr 0.01 with ReduceLROnPlateau, trained "
+                    f"{res['ste_epochs']} full-batch epochs, SGD lr 0.01 (on the objective / n) with ReduceLROnPlateau, trained "
                     "on the convex objective ½‖f(X) − y‖² + β/2 Σ(s² + ‖a‖²). Convex: sampled dictionary "
                     f"solved to a relative duality gap ≤ {max(gaps):.1e} (largest over seeds); the "
                     "reconstructed network reproduces H·c on the training data: "
