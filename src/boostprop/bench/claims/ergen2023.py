@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
@@ -54,7 +55,8 @@ class Setting:
     n_patterns: int = 1000
     ste_width: int = 100
     ste_epochs: int = 2000
-    seeds: int = 3
+    seeds: int = 5
+    ste_depths: tuple[int, ...] = (2,)  # STE baselines with 2 (and 3) layers
 
 
 def load_setting(s: Setting) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
@@ -114,7 +116,7 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
     beta = 1e-3 * n
     convex, convex3, ste = [], [], []
     bar = tqdm(
-        total=s.seeds * (2 + len(STE_VARIANTS)),
+        total=s.seeds * (2 + len(STE_VARIANTS) * len(s.ste_depths)),
         desc=f"ergen2023 {s.name}",
         disable=not progress,
         leave=False,
@@ -162,12 +164,12 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
                 }
             )
         bar.update()
-        for variant in STE_VARIANTS:
+        for depth, variant in itertools.product(s.ste_depths, STE_VARIANTS):
             r = train_ste(
                 x_tr,
                 y_tr,
                 variant=variant,
-                depth=2,
+                depth=depth,
                 width=s.ste_width,
                 epochs=s.ste_epochs,
                 lr=0.01,
@@ -180,6 +182,7 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
             ste.append(
                 {
                     "variant": variant,
+                    "depth": depth,
                     "seed": seed,
                     "final_objective": r.final_objective,
                     "objective": r.objective[:: max(1, len(r.objective) // 200)],
@@ -244,12 +247,12 @@ class ErgenClaim(Claim):
                 Setting("wine", "wine", ste_epochs=1000),
             ]
         return [
-            Setting("teacher_n100", "teacher", 100, n_patterns=2000, seeds=5),
-            Setting("teacher_n500", "teacher", 500, n_patterns=2000, seeds=5),
-            Setting("breast_cancer", "breast_cancer", n_patterns=2000, seeds=5),
-            Setting("wine", "wine", n_patterns=2000, seeds=5),
-            Setting("digits", "digits", n_patterns=2000, seeds=5),
-            Setting("fashion_pair", "fashion_pair", 1000, n_patterns=2000, seeds=5),
+            Setting("teacher_n100", "teacher", 100, n_patterns=2000, ste_depths=(2, 3)),
+            Setting("teacher_n500", "teacher", 500, n_patterns=2000, ste_depths=(2, 3)),
+            Setting("breast_cancer", "breast_cancer", n_patterns=2000, ste_depths=(2, 3)),
+            Setting("wine", "wine", n_patterns=2000, ste_depths=(2, 3)),
+            Setting("digits", "digits", n_patterns=2000, ste_depths=(2, 3)),
+            Setting("fashion_pair", "fashion_pair", 1000, n_patterns=2000, ste_depths=(2, 3)),
         ]
 
     def run_extras(self, ctx: ExtraContext) -> None:
@@ -279,9 +282,11 @@ class ErgenClaim(Claim):
                 _row("convex 2-layer", res["convex"], "objective"),
                 _row("convex 3-layer (own objective)", res["convex3"], "objective"),
             ]
-            for v in STE_VARIANTS:
-                runs = [r for r in res["ste"] if r["variant"] == v]
-                rows.append(_row(f"STE {v}", runs, "final_objective", seconds_key="total_seconds"))
+            for depth, v in itertools.product((2, 3), STE_VARIANTS):
+                runs = [r for r in _ste(res, depth) if r["variant"] == v]
+                if runs:
+                    label = f"STE {v}" + (" (3-layer; own objective)" if depth == 3 else "")
+                    rows.append(_row(label, runs, "final_objective", seconds_key="total_seconds"))
             gaps = [c["gap"] for c in res["convex"]]
             fig_obj, fig_acc = (
                 figures / f"ergen2023__{name}__objective.png",
@@ -324,15 +329,16 @@ class ErgenClaim(Claim):
         for res in self._results(out_dir):
             cvx = res["convex"]
             obj = max(c["objective"] for c in cvx)
-            best_ste_obj = min(r["final_objective"] for r in res["ste"])
+            ste = _ste(res, 2)  # the same two-layer function class and objective
+            best_ste_obj = min(r["final_objective"] for r in ste)
             acc = statistics.median(c["test_acc"] for c in cvx)
             ste_acc = {
-                v: statistics.median(r["test_acc"] for r in res["ste"] if r["variant"] == v)
+                v: statistics.median(r["test_acc"] for r in ste if r["variant"] == v)
                 for v in STE_VARIANTS
             }
             best_v = max(ste_acc, key=lambda v: ste_acc[v])
             secs = statistics.median(c["seconds"] for c in cvx)
-            ste_secs = statistics.median(r["total_seconds"] for r in res["ste"])
+            ste_secs = statistics.median(r["total_seconds"] for r in ste)
             ok = obj <= best_ste_obj and acc >= ste_acc[best_v] and secs < ste_secs
             statuses.append("holds" if ok else "not reproduced")
             details.append(
@@ -345,6 +351,11 @@ class ErgenClaim(Claim):
             "; ".join(details) or "no data",
             tuple(details),
         )
+
+
+def _ste(res: dict[str, Any], depth: int) -> list[dict[str, Any]]:
+    """The STE runs of ``depth`` layers (records written before depths existed are 2-layer)."""
+    return [r for r in res["ste"] if r.get("depth", 2) == depth]
 
 
 def _row(
@@ -372,7 +383,7 @@ def _plot(res: dict[str, Any], fig_obj: Path, fig_acc: Path) -> None:
     ):
         fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
         for v in STE_VARIANTS:
-            runs = [r for r in res["ste"] if r["variant"] == v]
+            runs = [r for r in _ste(res, 2) if r["variant"] == v]
             length = min(len(r[key]) for r in runs)
             if not length:
                 continue

@@ -27,7 +27,6 @@ class Budget:
     train_subset: int | None
 
 
-_LR3 = (1 / 3, 1.0, 3.0)
 _LR5 = (0.1, 1 / 3, 1.0, 3.0, 10.0)
 
 # (preset, data set / model) -> budget
@@ -35,9 +34,9 @@ _BUDGETS: dict[tuple[str, str], Budget] = {
     ("smoke", "fashion_mnist"): Budget(2, 64, 2, (1.0,), 0.5, 512),
     ("smoke", "fashion_mnist_cnn"): Budget(2, 64, 2, (1.0,), 0.5, 512),
     ("smoke", "mnist1d"): Budget(2, 64, 2, (1.0,), 0.2, 512),
-    ("quick", "fashion_mnist"): Budget(8, 128, 3, _LR3, 0.83, 6000),
-    ("quick", "fashion_mnist_cnn"): Budget(6, 128, 3, _LR3, 0.85, 6000),
-    ("quick", "mnist1d"): Budget(20, 128, 3, _LR3, 0.60, None),
+    ("quick", "fashion_mnist"): Budget(8, 128, 3, _LR5, 0.83, 6000),
+    ("quick", "fashion_mnist_cnn"): Budget(6, 128, 3, _LR5, 0.85, 6000),
+    ("quick", "mnist1d"): Budget(20, 128, 3, _LR5, 0.60, None),
     ("full", "fashion_mnist"): Budget(20, 128, 5, _LR5, 0.885, None),
     ("full", "fashion_mnist_cnn"): Budget(15, 128, 5, _LR5, 0.905, None),
     ("full", "mnist1d"): Budget(60, 128, 5, _LR5, 0.70, None),

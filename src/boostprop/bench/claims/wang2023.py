@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,32 +107,35 @@ class WangClaim(Claim):
     )
     datasets = ("fashion_mnist", "mnist1d")
 
-    def recipes(self, preset: str) -> tuple[str, ...]:
+    def optimizers(self, preset: str) -> tuple[str, ...]:
+        return ("adam", "sgd") if preset == "full" else ("adam",)
+
+    def recipes(self, preset: str, optimizer: str = "adam") -> tuple[str, ...]:
         if preset == "full":
             losses = [*(f"rooted-{f}-k{k}" for f in ("paper", "natural") for k in KS)]
             losses += ["focal-g2", "focal-paper", "softmax-ce", "softmax-ce-ls0.1"]
-            opts: tuple[str, ...] = ("adam", "sgd")
         else:
             losses = ["rooted-paper-k3", "rooted-natural-k3", "focal-g2", "softmax-ce"]
-            opts = ("adam",)
-        return tuple(f"{loss}+{opt}" for opt in opts for loss in losses)
+        return tuple(f"{loss}+{optimizer}" for loss in losses)
 
     def comparisons(self, preset: str) -> list[Comparison]:
-        recipes = self.recipes(preset)
-        out = [
-            standard_comparison(
-                self.name, preset, "fashion_mnist", recipes, tune_metric="final_val_acc"
-            )
+        """One comparison per data set and optimizer; learning rates are tuned for accuracy."""
+        settings = [
+            "fashion_mnist",
+            *(["fashion_mnist_cnn"] if preset == "full" else []),
+            "mnist1d",
         ]
-        if preset == "full":
-            out.append(
-                standard_comparison(
-                    self.name, preset, "fashion_mnist_cnn", recipes, tune_metric="final_val_acc"
+        out = []
+        for setting in settings:
+            for opt in self.optimizers(preset):
+                c = standard_comparison(
+                    self.name,
+                    preset,
+                    setting,
+                    self.recipes(preset, opt),
+                    tune_metric="final_val_acc",
                 )
-            )
-        out.append(
-            standard_comparison(self.name, preset, "mnist1d", recipes, tune_metric="final_val_acc")
-        )
+                out.append(replace(c, id=f"{c.id}_{opt}", title=f"{c.title}, {opt}"))
         return out
 
     # ------------------------------------------------------------------ binary logistic part
