@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from boostprop.models import ACTIVATIONS
 
 DESCRIPTION = """\
 boostprop: five published "train neural networks faster" techniques, and an honest harness that
@@ -112,12 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--recipes", required=True, help="comma-separated recipe names (see `boostprop recipes`)"
     )
-    bench.add_argument("--model", default="mlp", help="model: mlp, cnn (default mlp)")
+    bench.add_argument("--model", default="mlp", choices=["mlp", "cnn"], help="model (default mlp)")
     bench.add_argument(
         "--widths", type=_int_list, default=[256, 256], help="MLP hidden widths, e.g. 256,256"
     )
     bench.add_argument(
-        "--activation", default="relu", help="MLP activation (relu, tanh, gelu, ...)"
+        "--activation",
+        default="relu",
+        choices=sorted(ACTIVATIONS),
+        help="MLP activation (default relu)",
     )
     bench.add_argument("--epochs", type=_positive_int, default=10)
     bench.add_argument("--batch-size", type=_positive_int, default=128)
@@ -183,7 +189,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         lr_factors=tuple(args.lr_factors),
         train_subset=args.train_subset,
     )
-    command = "boostprop " + " ".join(sys.argv[1:])
+    from boostprop.data import get_dataset
+    from boostprop.models import build_model
+
+    info = get_dataset(args.dataset)
+    build_model(args.model, info.input_shape, info.n_classes, **model_kwargs)  # fail fast, clearly
+    command = "boostprop " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     entry = {"name": "adhoc", "comparisons": [comparison.to_dict()], "skipped": []}
     write_plan(args.out, "adhoc", [entry], command)
     run_comparisons(

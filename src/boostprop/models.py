@@ -158,7 +158,7 @@ def build_model(name: str, input_shape: Sequence[int], n_classes: int, **kwargs:
     """Build a registered model for inputs of ``input_shape`` (without the batch dim).
 
     Example:
-        >>> build_model("cnn1d", (40,), 10).__class__.__name__
+        >>> build_model("cnn", (40,), 10).__class__.__name__
         'CNN1D'
     """
     try:
@@ -187,5 +187,3 @@ def _cnn(input_shape: tuple[int, ...], n_classes: int, **kw: Any) -> nn.Module:
 
 register_model("mlp", _mlp)
 register_model("cnn", _cnn)
-register_model("cnn1d", lambda shape, n, **kw: CNN1D(n, length=shape[-1], **kw))
-register_model("cnn28", lambda shape, n, **kw: CNN28(n, **kw))

@@ -49,3 +49,32 @@ def test_report_from_tiny_results_folder(tmp_path: Path) -> None:
     # rebuilding from the folder alone gives the same page
     (tmp_path / "report.html").unlink()
     assert build_report(tmp_path).read_text() == html
+
+
+def test_report_survives_an_errored_run(tmp_path: Path) -> None:
+    c = Comparison(
+        claim="adhoc",
+        id="iris_mlp",
+        title="iris MLP",
+        dataset="iris",
+        model="mlp",
+        model_kwargs={"widths": [8]},
+        recipes=("softmax-ce+adam",),
+        target=0.7,
+        epochs=2,
+        batch_size=16,
+        seeds=2,
+        lr_factors=(1.0,),
+    )
+    write_plan(
+        tmp_path, "adhoc", [{"name": "adhoc", "comparisons": [c.to_dict()], "skipped": []}], "test"
+    )
+    store = ResultsStore(tmp_path / "runs.jsonl")
+    run_comparisons([c], store, progress=False)
+    last = list(store.records())[-1]
+    store.append(
+        {k: v for k, v in last.items() if k not in ("history", "test_acc")}
+        | {"status": "error", "error": "X"}
+    )
+    build_report(tmp_path)
+    assert "| softmax-ce+adam | 0.001 | 1/2 |" in (tmp_path / "report.md").read_text()

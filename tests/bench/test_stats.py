@@ -12,7 +12,6 @@ from boostprop.bench.stats import (
     bootstrap_ci,
     bootstrap_diff_ci,
     curve_quantiles,
-    first_reach,
     resample_on_grid,
     time_to_target,
     welch_ttest,
@@ -63,9 +62,7 @@ def test_time_to_target_counts_misses_at_budget() -> None:
     assert per_run.values.tolist() == [1.5, 7.0]
 
 
-def test_first_reach_and_resample() -> None:
-    assert first_reach([0.1, 0.5, 0.49, 0.7], 0.5) == 2
-    assert first_reach([0.1, 0.2], 0.5) is None
+def test_resample_on_grid() -> None:
     out = resample_on_grid([1.0, 2.0, 3.0], [10.0, 20.0, 30.0], [0.5, 1.0, 2.5, 3.0, 4.0])
     assert np.isnan(out[0]) and np.isnan(out[4])
     assert out[1:4].tolist() == [10.0, 20.0, 30.0]

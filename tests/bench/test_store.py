@@ -29,3 +29,10 @@ def test_partial_last_line_is_ignored_then_repaired(tmp_path: Path) -> None:
     store.append({"key": "c"})
     assert [r["key"] for r in store.records()] == ["a", "c"]
     assert path.read_text().count("\n") == 2
+
+
+def test_corrupt_middle_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"key": "a"}\n{not json\n{"key": "b"}\n')
+    with pytest.warns(UserWarning, match="corrupt"):
+        assert [r["key"] for r in ResultsStore(path).records()] == ["a", "b"]

@@ -45,6 +45,8 @@ def plot_curves(
         if times is None:
             s = curve_quantiles(runs)
             x, med, lo, hi = s.x, s.median, s.q25, s.q75
+            thin = s.count < (len(runs) + 1) // 2  # most runs have stopped (diverged)
+            med, lo, hi = (np.where(thin, np.nan, v) for v in (med, lo, hi))
         else:
             run_times = [
                 t[: len(r)] for t, r in zip(times[name], curves[name], strict=True) if len(r)

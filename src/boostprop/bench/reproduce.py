@@ -21,15 +21,9 @@ from boostprop.bench.claims import CLAIMS, ExtraContext, get_claim
 from boostprop.bench.claims.base import check_preset
 from boostprop.bench.environment import environment
 from boostprop.bench.report import PLAN_FILE, RUNS_FILE, build_report
-from boostprop.bench.store import ResultsStore
+from boostprop.bench.store import ResultsStore, write_json_atomic
 from boostprop.bench.sweep import Comparison, run_comparisons
 from boostprop.data import get_dataset
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)  # atomic: a kill never leaves a half-written plan
 
 
 def write_plan(
@@ -50,7 +44,7 @@ def write_plan(
         preset=preset, command=command, env=environment(), claims=[by_name[n] for n in order]
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(path, plan)
+    write_json_atomic(path, plan)
     return plan
 
 

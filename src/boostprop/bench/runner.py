@@ -37,6 +37,7 @@ from boostprop.data import get_dataset
 from boostprop.models import build_model
 
 EVAL_BATCH = 4096
+LABELS = ("claim", "comparison")  # name a run in a report; not part of what is trained
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class RunSpec:
 
     ``train_subset`` keeps the first ``n`` training samples of a fixed permutation (for the
     quick preset); ``phase`` is ``"tune"`` (validation only) or ``"final"`` (test at the end);
-    ``claim``/``comparison`` only label the record.
+    ``claim``/``comparison`` only label the record (they are not part of :meth:`key`).
     """
 
     recipe: str
@@ -85,8 +86,10 @@ class RunSpec:
         return _jsonable(asdict(self))
 
     def key(self) -> str:
-        """A stable identifier of this run (hash of its JSON description)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True)
+        """A stable identifier of what is trained (hash of the JSON description without the
+        ``claim``/``comparison`` labels, so identical runs are shared between claims)."""
+        what = {k: v for k, v in self.to_dict().items() if k not in LABELS}
+        blob = json.dumps(what, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     @classmethod

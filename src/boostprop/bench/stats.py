@@ -117,19 +117,6 @@ def time_to_target(
     return TimeToTarget(values, missed)
 
 
-def first_reach(values: ArrayLike, target: float) -> int | None:
-    """1-based index of the first value ≥ ``target``, or ``None``.
-
-    Example:
-        >>> first_reach([0.2, 0.6, 0.9], 0.5)
-        2
-    """
-    for i, v in enumerate(np.asarray(values, dtype=float)):
-        if v >= target:
-            return i + 1
-    return None
-
-
 def _rowwise(statistic: Callable[..., float], rows: np.ndarray) -> np.ndarray:
     """``statistic`` of every row: vectorised for numpy reductions that take ``axis``."""
     if statistic in (np.mean, np.median, np.nanmean, np.nanmedian):

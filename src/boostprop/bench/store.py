@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,15 +29,27 @@ class ResultsStore:
         self.path = Path(path)
 
     def _repair_tail(self) -> None:
-        """Cut a trailing partial line left by a process killed mid-write."""
+        """Cut a trailing partial line left by a process killed mid-write (reads only the tail)."""
         if not self.path.exists():
             return
         with self.path.open("rb+") as fh:
-            data = fh.read()
-            if not data or data.endswith(b"\n"):
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
                 return
-            keep = data.rfind(b"\n") + 1
-            fh.truncate(keep)
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            pos = size
+            while pos > 0:  # walk back to the last complete line
+                step = min(4096, pos)
+                pos -= step
+                fh.seek(pos)
+                chunk = fh.read(step)
+                nl = chunk.rfind(b"\n")
+                if nl >= 0:
+                    fh.truncate(pos + nl + 1)
+                    return
+            fh.truncate(0)
 
     def append(self, record: dict[str, Any]) -> None:
         """Append one record and flush it to disk before returning."""
@@ -59,9 +72,23 @@ class ResultsStore:
                 if not line.endswith("\n"):
                     break  # cut short by a kill: not a finished run
                 line = line.strip()
-                if line:
+                if not line:
+                    continue
+                try:
                     yield json.loads(line)
+                except json.JSONDecodeError:
+                    warnings.warn(f"{self.path}: skipping a corrupt line", stacklevel=2)
 
-    def keys(self) -> set[str]:
-        """Keys of the runs already finished."""
-        return {r["key"] for r in self.records()}
+    def keys(self, *, skip_status: tuple[str, ...] = ()) -> set[str]:
+        """Keys of the finished runs (leaving out records whose ``status`` is in ``skip_status``)."""
+        return {r["key"] for r in self.records() if r.get("status") not in skip_status}
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file and a rename, so a kill never
+    leaves a half-written file that would later be taken as finished."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(path)

@@ -51,9 +51,14 @@ class RecipeSummary:
         return bootstrap_ci(self.test_acc) if self.test_acc.size else (math.nan, math.nan)
 
     @property
+    def n_tuning_failed(self) -> int:
+        return sum(a is None for a in self.tuning.values())
+
+    @property
     def tuning_spread(self) -> float:
-        """Range (max − min) of final validation accuracy over the learning-rate grid, with
-        diverged runs counted as chance-level 0 — the hyperparameter-sensitivity measure."""
+        """Range (max − min) of final validation accuracy over the learning-rate grid — the
+        hyperparameter-sensitivity measure. A failed (diverged) run leaves no model and counts as
+        accuracy 0; :attr:`n_tuning_failed` says how many did."""
         accs = [0.0 if a is None else a for a in self.tuning.values()]
         return float(max(accs) - min(accs)) if accs else math.nan
 
@@ -67,6 +72,21 @@ class ComparisonSummary:
         return self.recipes[recipe]
 
 
+def budget_seconds(run: Mapping[str, Any]) -> float:
+    """The training seconds a run would have used over its whole epoch budget: its measured
+    total when it trained every epoch, else its per-step time times the budget's steps (so a run
+    that diverged early is charged the full budget, not its few seconds)."""
+    history = run.get("history") or {}
+    seconds = history.get("train_seconds") or []
+    if run.get("status") == "ok" and len(seconds) == run.get("epochs"):
+        return float(seconds[-1])
+    step = run.get("step_seconds")
+    n, batch, epochs = run.get("n_train"), run.get("batch_size"), run.get("epochs")
+    if step and n and batch and epochs:
+        return float(step) * math.ceil(n / batch) * epochs
+    return math.inf  # errored before a single step: no honest time; counts as the worst
+
+
 def summarize_recipe(
     recipe: str,
     runs: list[dict[str, Any]],
@@ -75,15 +95,14 @@ def summarize_recipe(
     lr: float | None = None,
     tuning: Mapping[float, float | None] | None = None,
 ) -> RecipeSummary:
+    """Statistics of the final runs of one recipe. A run that failed (diverged or errored) counts
+    as a miss at the full budget in epochs and in seconds, and has no test accuracy."""
     ok = [r for r in runs if r.get("status") == "ok"]
-    ett = time_to_target([r.get("epochs_to_target") if r in ok else None for r in runs], budget)
-    secs_budget = [
-        r["history"]["train_seconds"][-1] if r.get("history", {}).get("train_seconds") else math.nan
-        for r in runs
-    ]
+    reached = [r.get("epochs_to_target") if r.get("status") == "ok" else None for r in runs]
+    ett = time_to_target(reached, budget)
     stt = time_to_target(
-        [r.get("seconds_to_target") if r in ok else None for r in runs],
-        secs_budget if runs else 0.0,
+        [r.get("seconds_to_target") if r.get("status") == "ok" else None for r in runs],
+        [budget_seconds(r) for r in runs],
     )
     tuning = dict(tuning or {})
     grid = sorted(tuning)
@@ -109,32 +128,33 @@ def summarize_recipe(
     )
 
 
+def latest_by_key(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One record per run key, the last written (a retried run replaces its failed attempt)."""
+    return {r["key"]: dict(r) for r in records}
+
+
 def summarize_comparison(
     comparison: Comparison, records: Iterable[Mapping[str, Any]]
 ) -> ComparisonSummary:
-    """Summaries of every recipe of ``comparison`` from the records of a results store."""
-    mine = [
-        dict(r)
-        for r in records
-        if r.get("claim") == comparison.claim and r.get("comparison") == comparison.id
-    ]
+    """Summaries of every recipe of ``comparison``: exactly the runs its specs name (selected by
+    key, so records of other settings in the same folder never mix in)."""
+    by_key = latest_by_key(records)
+    tune_specs = comparison.tune_specs()
     try:
-        best = select_learning_rates(comparison, mine)
+        best = select_learning_rates(comparison, by_key.values())
     except RuntimeError:
         best = {}
+    finals_by_recipe = comparison.final_specs(best) if len(best) == len(comparison.recipes) else []
     out: dict[str, RecipeSummary] = {}
     for recipe in comparison.recipes:
         tuning = {
-            r["lr"]: (r.get("final_val_acc") if r.get("status") == "ok" else None)
-            for r in mine
-            if r["recipe"] == recipe and r["phase"] == "tune"
+            s.lr: (rec.get("final_val_acc") if rec.get("status") == "ok" else None)
+            for s in tune_specs
+            if s.recipe == recipe and (rec := by_key.get(s.key())) is not None
         }
         finals = [
-            r
-            for r in mine
-            if r["recipe"] == recipe and r["phase"] == "final" and r["lr"] == best.get(recipe)
+            by_key[s.key()] for s in finals_by_recipe if s.recipe == recipe and s.key() in by_key
         ]
-        finals.sort(key=lambda r: r["seed"])
         out[recipe] = summarize_recipe(
             recipe, finals, budget=comparison.epochs, lr=best.get(recipe), tuning=tuning
         )

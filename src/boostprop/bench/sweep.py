@@ -31,6 +31,8 @@ from tqdm.auto import tqdm
 from boostprop.bench.recipes import get_recipe
 from boostprop.bench.runner import RunSpec, run
 from boostprop.bench.store import ResultsStore
+from boostprop.data import get_dataset
+from boostprop.models import MODELS
 
 TUNE_SEED = 0
 TUNE_METRICS = ("epochs_to_target", "final_val_acc")
@@ -59,6 +61,17 @@ class Comparison:
     def __post_init__(self) -> None:
         if not self.recipes:
             raise ValueError("recipes: expected at least one recipe name")
+        get_dataset(self.dataset)  # clear errors for an unknown data set or model, before any run
+        if self.model not in MODELS:
+            raise ValueError(f"model: expected one of {sorted(MODELS)}, got {self.model!r}")
+        if not 0 < self.target <= 1:
+            raise ValueError(
+                f"target: expected a validation accuracy in (0, 1], got {self.target!r}"
+            )
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
         for name in self.recipes:
             get_recipe(name)  # clear error for an unknown recipe
         if self.seeds < 1:
@@ -172,12 +185,14 @@ def execute(
 ) -> None:
     """Run the specs not yet in ``store``, appending each record as soon as it finishes.
 
-    ``jobs > 1`` runs independent runs in that many spawned processes, each with
-    ``cpu_count // jobs`` torch threads.
+    A run recorded as ``"error"`` (an exception, e.g. missing data or a bug since fixed) is run
+    again; ``"ok"`` and ``"diverged"`` runs are results and are kept. ``jobs > 1`` runs
+    independent runs in that many spawned processes, each with ``cpu_count // jobs`` torch
+    threads (always in the pool, so every run of a sweep has the same thread count).
     """
     if jobs < 1:
         raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
-    done = store.keys()
+    done = store.keys(skip_status=("error",))
     pending = [s for s in specs if s.key() not in done]
     bar = tqdm(
         total=len(specs),
@@ -188,7 +203,7 @@ def execute(
         leave=False,
     )
     try:
-        if jobs == 1 or len(pending) <= 1:
+        if jobs == 1 or not pending:
             for spec in pending:
                 bar.set_postfix_str(f"{spec.recipe} lr={spec.lr:g} seed={spec.seed}")
                 store.append(run(spec))
@@ -207,8 +222,11 @@ def execute(
                         store.append(fut.result())
                         bar.update()
             except BaseException:
+                # keep what has finished, drop what has not started, do not wait for the rest
                 for fut in futures:
-                    fut.cancel()
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        store.append(fut.result())
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
     finally:
         bar.close()

@@ -142,7 +142,7 @@ def get_dataset(name: str) -> DatasetInfo:
         (40,)
     """
     if not isinstance(name, str) or name not in DATASETS:
-        raise ValueError(f"name must be one of {', '.join(DATASETS)}; got {name!r}")
+        raise ValueError(f"dataset: expected one of {', '.join(DATASETS)}; got {name!r}")
     return DATASETS[name]
 
 

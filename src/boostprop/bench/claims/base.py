@@ -13,11 +13,9 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from boostprop.bench.document import Block
 from boostprop.bench.stats import bootstrap_diff_ci, welch_ttest
@@ -50,7 +48,6 @@ class ExtraContext:
     out_dir: Path  # the claim's own folder inside the results folder
     jobs: int = 1
     progress: bool = True
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 class Claim:
@@ -61,7 +58,6 @@ class Claim:
     paper: str = ""
     statement: str = ""
     rule: str = ""
-    datasets: tuple[str, ...] = ()
     in_reproduce: bool = True  # run by `boostprop reproduce` (False: ad-hoc sweeps only)
     rank: int = 100  # position in the report's verdict table
 
@@ -134,5 +130,13 @@ def describe_speed(ratio: tuple[float, int, int] | None, unit: str) -> str:
     return f"median {unit}-to-target ratio {r:.2f}×{miss}"
 
 
-def finite(x: float) -> bool:
-    return x is not None and math.isfinite(x)
+def failed(summary: ComparisonSummary, recipe: str) -> bool:
+    """True when ``recipe`` ran but fewer than two of its runs finished (diverged or errored):
+    a candidate that does not train is a result against its claim, not a missing result."""
+    r = summary[recipe]
+    return r.n_runs > 0 and r.n_runs - r.n_failed < 2
+
+
+def describe_failure(summary: ComparisonSummary, recipe: str) -> str:
+    r = summary[recipe]
+    return f"{recipe} failed (diverged or errored) in {r.n_failed} of {r.n_runs} runs"

@@ -11,7 +11,10 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from boostprop.bench.claims import register_claim
 from boostprop.bench.claims.base import (
@@ -72,6 +75,24 @@ def standard_comparison(
     )
 
 
+def per_optimizer_comparisons(
+    claim: str,
+    preset: str,
+    settings: list[str],
+    recipes: Callable[[str], tuple[str, ...]],
+    optimizers: tuple[str, ...],
+    **kwargs: Any,
+) -> list[Comparison]:
+    """One comparison per setting and optimizer (each with its own plots): ``recipes(opt)``
+    names the recipes of optimizer ``opt``; ids and titles get the optimizer as a suffix."""
+    out = []
+    for setting in settings:
+        for opt in optimizers:
+            c = standard_comparison(claim, preset, setting, recipes(opt), **kwargs)
+            out.append(replace(c, id=f"{c.id}_{opt}", title=f"{c.title}, {opt}"))
+    return out
+
+
 class BaselinesClaim(Claim):
     name = "baselines"
     rank = 9
@@ -80,10 +101,10 @@ class BaselinesClaim(Claim):
         "Tuned Adam reaches the validation target in fewer epochs than tuned SGD with momentum."
     )
     rule = (
-        "Holds on a data set when Adam's median epochs-to-target is below SGD's; the test-accuracy "
-        "gap Adam − SGD is reported with its 95% bootstrap interval."
+        "Holds on a data set when Adam's median epochs-to-target (failed runs counted at the "
+        "budget) is below SGD's; the test-accuracy gap Adam − SGD is reported with its 95% "
+        "bootstrap interval."
     )
-    datasets = ("fashion_mnist", "mnist1d")
 
     def comparisons(self, preset: str) -> list[Comparison]:
         return [
@@ -95,16 +116,18 @@ class BaselinesClaim(Claim):
         statuses, details = [], []
         for cid, s in summaries.items():
             ratio = speed_ratio(s, ADAM, SGD)
-            gap = accuracy_gap(s, ADAM, SGD)
-            if ratio is None or gap is None:
+            if ratio is None:
                 statuses.append("inconclusive")
-                details.append(f"{cid}: not enough finished runs")
+                details.append(f"{cid}: no finished runs")
                 continue
             statuses.append("holds" if ratio[0] < 1 else "not reproduced")
-            details.append(
-                f"{cid}: Adam/SGD {describe_speed(ratio, 'epochs')}; test accuracy gap "
-                f"{gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}"
+            gap = accuracy_gap(s, ADAM, SGD)
+            acc = (
+                f"test accuracy gap {gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}"
+                if gap is not None
+                else "test accuracy: fewer than two finished runs on a side"
             )
+            details.append(f"{cid}: Adam/SGD {describe_speed(ratio, 'epochs')}; {acc}")
         return Verdict(combine(statuses), "; ".join(details) or "no data", tuple(details))
 
 

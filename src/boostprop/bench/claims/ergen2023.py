@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 from boostprop.bench.claims import register_claim
 from boostprop.bench.claims.base import Claim, ExtraContext, Verdict, combine
 from boostprop.bench.document import Block, Heading, Image, Paragraph, Table
+from boostprop.bench.store import write_json_atomic
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.convex import (
     ThresholdNetwork,
@@ -189,6 +191,7 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
                     "seconds": r.seconds[:: max(1, len(r.seconds) // 200)],
                     "test_accuracy": r.test_accuracy[:: max(1, len(r.test_accuracy) // 200)],
                     "total_seconds": r.seconds[-1] if r.seconds else float("nan"),
+                    "converged_seconds": _converged_seconds(r.objective, r.seconds),
                     "train_acc": r.train_accuracy[-1] if r.train_accuracy else float("nan"),
                     "test_acc": r.test_accuracy[-1] if r.test_accuracy else float("nan"),
                 }
@@ -223,9 +226,10 @@ class ErgenClaim(Claim):
         "Per setting: holds when the convex two-layer objective (certified within its duality gap "
         "over the sampled dictionary) is ≤ every STE run's final objective (the same function), its "
         "median test accuracy is ≥ the best STE variant's median, and its median solve time is below "
-        "the STE variants' median training time."
+        "the STE runs' median time to get within 1% of their final objective. STE follows the "
+        "paper's fixed protocol (SGD lr 0.01, ReduceLROnPlateau), not a tuned one; a diverged STE "
+        "run is counted and left out of the objective comparison."
     )
-    datasets = ("teacher", "breast_cancer", "wine")
 
     def settings(self, preset: str) -> list[Setting]:
         if preset == "smoke":
@@ -261,11 +265,11 @@ class ErgenClaim(Claim):
             if path.exists():
                 continue  # finished earlier: resume
             if s.dataset == "fashion_pair" and not get_dataset("fashion_mnist").is_available():
+                (ctx.out_dir / "skipped.txt").write_text(
+                    f"{s.name}: Fashion-MNIST is not available\n"
+                )
                 continue
-            result = run_setting(s, progress=ctx.progress)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(result, indent=1))
-            tmp.replace(path)
+            write_json_atomic(path, run_setting(s, progress=ctx.progress))
 
     def _results(self, out_dir: Path) -> list[dict[str, Any]]:
         return (
@@ -276,6 +280,8 @@ class ErgenClaim(Claim):
 
     def extra_blocks(self, out_dir: Path, figures: Path) -> list[Block]:
         blocks: list[Block] = []
+        if (out_dir / "skipped.txt").exists():
+            blocks.append(Paragraph(f"Skipped: {(out_dir / 'skipped.txt').read_text().strip()}"))
         for res in self._results(out_dir):
             name = res["setting"]
             rows = [
@@ -329,7 +335,13 @@ class ErgenClaim(Claim):
         for res in self._results(out_dir):
             cvx = res["convex"]
             obj = max(c["objective"] for c in cvx)
-            ste = _ste(res, 2)  # the same two-layer function class and objective
+            all_ste = _ste(res, 2)  # the same two-layer function class and objective
+            ste = [r for r in all_ste if math.isfinite(r["final_objective"])]
+            n_failed = len(all_ste) - len(ste)
+            if not ste:
+                statuses.append("holds")
+                details.append(f"{res['setting']}: every STE run diverged ({n_failed})")
+                continue
             best_ste_obj = min(r["final_objective"] for r in ste)
             acc = statistics.median(c["test_acc"] for c in cvx)
             ste_acc = {
@@ -338,19 +350,36 @@ class ErgenClaim(Claim):
             }
             best_v = max(ste_acc, key=lambda v: ste_acc[v])
             secs = statistics.median(c["seconds"] for c in cvx)
-            ste_secs = statistics.median(r["total_seconds"] for r in ste)
+            ste_secs = statistics.median(
+                r.get("converged_seconds", r["total_seconds"]) for r in ste
+            )
             ok = obj <= best_ste_obj and acc >= ste_acc[best_v] and secs < ste_secs
             statuses.append("holds" if ok else "not reproduced")
             details.append(
                 f"{res['setting']}: objective convex {obj:.4g} (worst seed) vs best STE run {best_ste_obj:.4g}; "
                 f"test accuracy convex {100 * acc:.1f}% vs best STE ({best_v}) {100 * ste_acc[best_v]:.1f}% "
-                f"(medians); seconds {secs:.2f} vs {ste_secs:.2f}"
+                f"(medians); seconds: convex solve {secs:.2f} vs STE to within 1% of its final "
+                f"objective {ste_secs:.2f} (medians)"
+                + (f"; {n_failed} STE runs diverged" if n_failed else "")
             )
         return Verdict(
-            combine(statuses) if statuses else "inconclusive",
+            combine(statuses),
             "; ".join(details) or "no data",
             tuple(details),
         )
+
+
+def _converged_seconds(objective: list[float], seconds: list[float]) -> float:
+    """Training seconds until the objective is within 1% of its total decrease of its final value
+    (the time STE needs to get where it ends; inf for a run that diverged)."""
+    if not objective or not math.isfinite(objective[-1]):
+        return math.inf
+    start, end = objective[0], objective[-1]
+    threshold = end + 0.01 * max(start - end, 0.0)
+    for obj, t in zip(objective, seconds, strict=True):
+        if obj <= threshold:
+            return float(t)
+    return float(seconds[-1])
 
 
 def _ste(res: dict[str, Any], depth: int) -> list[dict[str, Any]]:

@@ -61,14 +61,13 @@ class MunozClaim(Claim):
     paper = "Munoz 2025"
     statement = (
         "Linear neuron boosting reaches the validation target in less wall-clock time than tuned "
-        "Adam, and is less sensitive to its learning rate."
+        "Adam (its lower sensitivity to the learning rate is reported, not judged)."
     )
     rule = (
-        "Per data set: holds when NeuronBoost's median training seconds to target (misses counted "
-        "at the run's total training time) is below tuned Adam's. The spread of final validation "
+        "Per data set: holds when NeuronBoost's median training seconds to target (misses and "
+        "failed runs counted at the seconds the whole epoch budget takes at the run's step time) is below tuned Adam's. The spread of final validation "
         "accuracy over the learning-rate grid and the per-step time relative to SGD are reported."
     )
-    datasets = ("fashion_mnist", "mnist1d")
     recipes = (NB, NB_DIAG, ADAM, SGD)
 
     def comparisons(self, preset: str) -> list[Comparison]:
@@ -93,16 +92,17 @@ class MunozClaim(Claim):
         statuses, details = [], []
         for cid, s in summaries.items():
             ratio = speed_ratio(s, NB, ADAM, unit="seconds")
-            if ratio is None or s[NB].n_runs == 0:
+            if ratio is None:
                 statuses.append("inconclusive")
-                details.append(f"{cid}: not enough finished runs")
+                details.append(f"{cid}: no finished runs")
                 continue
             statuses.append("holds" if ratio[0] < 1 else "not reproduced")
             step = s[NB].step_seconds / s[SGD].step_seconds if s[SGD].step_seconds > 0 else math.nan
             details.append(
                 f"{cid}: NeuronBoost vs Adam {describe_speed(ratio, 'seconds')}, "
                 f"{describe_speed(speed_ratio(s, NB, ADAM), 'epochs')}; lr-grid spread of val acc "
-                f"{100 * s[NB].tuning_spread:.1f} vs {100 * s[ADAM].tuning_spread:.1f} points; "
+                f"{100 * s[NB].tuning_spread:.1f} vs {100 * s[ADAM].tuning_spread:.1f} points "
+                f"(diverged over the grid: {s[NB].n_tuning_failed} vs {s[ADAM].n_tuning_failed}); "
                 f"step time {step:.2f}× SGD"
             )
         return Verdict(combine(statuses), "; ".join(details) or "no data", tuple(details))

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,13 @@ from boostprop.bench.claims.base import (
     Verdict,
     accuracy_gap,
     combine,
+    describe_failure,
     describe_speed,
+    failed,
     fmt_ci,
     speed_ratio,
 )
-from boostprop.bench.claims.baselines import standard_comparison
+from boostprop.bench.claims.baselines import per_optimizer_comparisons
 from boostprop.bench.recipes import ADAM_LR, LOSSES, SGD_LR, LossFn, Recipe, register_recipe
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.sweep import Comparison
@@ -77,7 +78,6 @@ class OlandClaim(Claim):
         "softmax-CE's with the same optimizer and its mean test accuracy is not significantly lower "
         "(a lower mean with Welch p < 0.05 counts as lower); otherwise not reproduced."
     )
-    datasets = ("fashion_mnist", "mnist1d")
 
     def recipes(self, preset: str, optimizer: str) -> tuple[str, ...]:
         losses = ["softmax-ce", "linear-mse", "expboost"]
@@ -92,12 +92,9 @@ class OlandClaim(Claim):
             *(["fashion_mnist_cnn"] if preset == "full" else []),
             "mnist1d",
         ]
-        out = []
-        for setting in settings:
-            for opt in OPTIMIZERS_LR:
-                c = standard_comparison(self.name, preset, setting, self.recipes(preset, opt))
-                out.append(replace(c, id=f"{c.id}_{opt}", title=f"{c.title}, {opt}"))
-        return out
+        return per_optimizer_comparisons(
+            self.name, preset, settings, lambda opt: self.recipes(preset, opt), tuple(OPTIMIZERS_LR)
+        )
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
         statuses, details = [], []
@@ -107,6 +104,10 @@ class OlandClaim(Claim):
                 if cand not in s.recipes:
                     continue
                 ratio, gap = speed_ratio(s, cand, base), accuracy_gap(s, cand, base)
+                if failed(s, cand) and not failed(s, base):
+                    statuses.append("not reproduced")
+                    details.append(f"{cid} / {opt}: {describe_failure(s, cand)}")
+                    continue
                 if ratio is None or gap is None:
                     statuses.append("inconclusive")
                     details.append(f"{cid} / {opt}: not enough finished runs")
