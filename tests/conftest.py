@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import torch
+
+from boostprop._threads import one_thread_if
 
 
 @pytest.fixture(autouse=True)
 def _one_intra_op_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread_if(True):
         yield
-    finally:
-        torch.set_num_threads(threads)

@@ -103,7 +103,7 @@ def test_convex_objective_step_is_lr_times_gradient_of_objective_over_n() -> Non
         (ref.amplitude**2).sum() + (ref.output.weight**2).sum()
     )
     (obj / X.shape[0]).backward()
-    assert res.objective[0] == pytest.approx(float(obj), rel=1e-12)
+    assert res.objective[0] == pytest.approx(obj.item(), rel=1e-12)
     for p_new, p_old in zip(res.network.parameters(), ref.parameters(), strict=True):
         assert p_old.grad is not None
         torch.testing.assert_close(

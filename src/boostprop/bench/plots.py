@@ -19,6 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from boostprop.bench.stats import TimeToTarget, curve_quantiles, resample_on_grid
 
@@ -37,7 +39,7 @@ def plot_curves(
 ) -> None:
     """Median curve with an interquartile band per recipe; x is epochs, or seconds when
     ``times`` gives each run's cumulative training seconds."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    fig, ax = new_axes()
     for name, runs in curves.items():
         runs = [r for r in runs if len(r)]
         if not runs:
@@ -67,10 +69,7 @@ def plot_curves(
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_time_to_target(
@@ -100,6 +99,16 @@ def plot_time_to_target(
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
+    save_figure(fig, path)
+
+
+def new_axes() -> tuple[Figure, Axes]:
+    """A figure of the report's standard size with one set of axes."""
+    return plt.subplots(figsize=(6.4, 4.0), dpi=110)
+
+
+def save_figure(fig: Figure, path: Path) -> None:
+    """Lay out, write ``path`` (creating its folder) and free the figure."""
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

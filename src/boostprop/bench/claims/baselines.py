@@ -75,6 +75,11 @@ def standard_comparison(
     )
 
 
+def standard_settings(preset: str) -> list[str]:
+    """The image settings every classification claim uses (the CNN in the full preset only)."""
+    return ["fashion_mnist", *(["fashion_mnist_cnn"] if preset == "full" else []), "mnist1d"]
+
+
 def per_optimizer_comparisons(
     claim: str,
     preset: str,

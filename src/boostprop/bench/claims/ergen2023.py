@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from boostprop.bench.claims import register_claim
 from boostprop.bench.claims.base import Claim, ExtraContext, Verdict, combine
 from boostprop.bench.document import Block, Heading, Image, Paragraph, Table
+from boostprop.bench.plots import new_axes, save_figure
 from boostprop.bench.store import write_json_atomic
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.convex import (
@@ -404,13 +405,11 @@ def _row(
 
 
 def _plot(res: dict[str, Any], fig_obj: Path, fig_acc: Path) -> None:
-    import matplotlib.pyplot as plt
-
     for path, key, conv_key, ylabel in (
         (fig_obj, "objective", "objective", "training objective (convex form)"),
         (fig_acc, "test_accuracy", "test_acc", "test accuracy"),
     ):
-        fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+        fig, ax = new_axes()
         for v in STE_VARIANTS:
             runs = [r for r in _ste(res, 2) if r["variant"] == v]
             length = min(len(r[key]) for r in runs)
@@ -445,10 +444,7 @@ def _plot(res: dict[str, Any], fig_obj: Path, fig_acc: Path) -> None:
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
-        plt.close(fig)
+        save_figure(fig, path)
 
 
 register_claim(ErgenClaim())

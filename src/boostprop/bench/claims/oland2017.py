@@ -29,7 +29,7 @@ from boostprop.bench.claims.base import (
     fmt_ci,
     speed_ratio,
 )
-from boostprop.bench.claims.baselines import per_optimizer_comparisons
+from boostprop.bench.claims.baselines import per_optimizer_comparisons, standard_settings
 from boostprop.bench.recipes import ADAM_LR, LOSSES, SGD_LR, LossFn, Recipe, register_recipe
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.sweep import Comparison
@@ -87,11 +87,7 @@ class OlandClaim(Claim):
 
     def comparisons(self, preset: str) -> list[Comparison]:
         """One comparison per data set and optimizer (each with its own plots)."""
-        settings = [
-            "fashion_mnist",
-            *(["fashion_mnist_cnn"] if preset == "full" else []),
-            "mnist1d",
-        ]
+        settings = standard_settings(preset)
         return per_optimizer_comparisons(
             self.name, preset, settings, lambda opt: self.recipes(preset, opt), tuple(OPTIMIZERS_LR)
         )

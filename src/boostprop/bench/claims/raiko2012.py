@@ -40,6 +40,7 @@ from boostprop.bench.claims.base import (
 )
 from boostprop.bench.claims.baselines import standard_comparison
 from boostprop.bench.document import Block, Heading, Image, Paragraph, Table
+from boostprop.bench.plots import new_axes, save_figure
 from boostprop.bench.recipes import HOOKS, OPTIMIZERS, Recipe, TrainHook, register_recipe
 from boostprop.bench.store import write_json_atomic
 from boostprop.bench.summary import ComparisonSummary
@@ -353,9 +354,7 @@ def autoencoder_experiment(
 
 
 def _plot_angles(res: dict[str, Any], path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    fig, ax = new_axes()
     for c in res["checkpoints"]:
         style = "-" if c["variant"] == "alpha_beta" else "--"
         ax.plot(
@@ -371,26 +370,18 @@ def _plot_angles(res: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("angle between g and (H + μI)⁻¹g (degrees)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _plot_autoencoder(res: dict[str, Any], path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    fig, ax = new_axes()
     for name, errs in res["curves"].items():
         ax.plot(range(1, len(errs) + 1), errs, marker="o", ms=3, label=f"transforms: {name}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation reconstruction MSE")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 register_claim(RaikoClaim())

@@ -34,7 +34,7 @@ from boostprop.bench.claims.base import (
     fmt_ci,
     speed_ratio,
 )
-from boostprop.bench.claims.baselines import per_optimizer_comparisons
+from boostprop.bench.claims.baselines import per_optimizer_comparisons, standard_settings
 from boostprop.bench.document import Block, Heading, Paragraph, Table
 from boostprop.bench.recipes import ADAM_LR, LOSSES, SGD_LR, LossFn, Recipe, register_recipe
 from boostprop.bench.store import write_json_atomic
@@ -120,11 +120,7 @@ class WangClaim(Claim):
 
     def comparisons(self, preset: str) -> list[Comparison]:
         """One comparison per data set and optimizer; learning rates are tuned for accuracy."""
-        settings = [
-            "fashion_mnist",
-            *(["fashion_mnist_cnn"] if preset == "full" else []),
-            "mnist1d",
-        ]
+        settings = standard_settings(preset)
         return per_optimizer_comparisons(
             self.name,
             preset,
