@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 OUT ?= reports/quick
+JOBS ?= 2
 
 .PHONY: help setup venv data test lint reproduce reproduce-full bench clean
 
@@ -52,10 +53,10 @@ lint: venv
 	$(BIN)/mypy
 
 reproduce: setup
-	$(BIN)/boostprop reproduce --preset quick --out $(OUT)
+	$(BIN)/boostprop reproduce --preset quick --out $(OUT) --jobs $(JOBS)
 
 reproduce-full: setup
-	$(BIN)/boostprop reproduce --preset full --out reports/full
+	$(BIN)/boostprop reproduce --preset full --out reports/full --jobs $(JOBS)
 
 bench: venv
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
