@@ -22,7 +22,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import torch
@@ -56,7 +56,6 @@ class Comparison:
     model_kwargs: Mapping[str, Any] = field(default_factory=dict)
     train_subset: int | None = None
     tune_metric: str = "epochs_to_target"
-    baseline: str | None = None
 
     def __post_init__(self) -> None:
         if not self.recipes:
@@ -82,10 +81,6 @@ class Comparison:
             raise ValueError(
                 f"tune_metric: expected one of {TUNE_METRICS}, got {self.tune_metric!r}"
             )
-        if self.baseline is not None and self.baseline not in self.recipes:
-            raise ValueError(
-                f"baseline: {self.baseline!r} is not one of the recipes {self.recipes}"
-            )
         object.__setattr__(self, "recipes", tuple(self.recipes))
         object.__setattr__(self, "lr_factors", tuple(float(f) for f in self.lr_factors))
         object.__setattr__(self, "model_kwargs", dict(self.model_kwargs))
@@ -97,7 +92,10 @@ class Comparison:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
-        d = dict(data)
+        """Rebuild from :meth:`to_dict` (fields this version does not know are ignored, so
+        older results folders stay readable)."""
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in data.items() if k in known}
         d["recipes"], d["lr_factors"] = tuple(d["recipes"]), tuple(d["lr_factors"])
         return cls(**d)
 

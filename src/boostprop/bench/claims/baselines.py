@@ -43,7 +43,6 @@ def standard_comparison(
     model_kwargs: dict[str, object] | None = None,
     comparison_id: str | None = None,
     title: str | None = None,
-    baseline: str | None = None,
     tune_metric: str = "epochs_to_target",
 ) -> Comparison:
     """A comparison on ``setting`` ("fashion_mnist", "fashion_mnist_cnn" or "mnist1d") with
@@ -70,7 +69,6 @@ def standard_comparison(
         seeds=b.seeds,
         lr_factors=b.lr_factors,
         train_subset=b.train_subset,
-        baseline=baseline,
         tune_metric=tune_metric,
     )
 
@@ -113,8 +111,8 @@ class BaselinesClaim(Claim):
 
     def comparisons(self, preset: str) -> list[Comparison]:
         return [
-            standard_comparison(self.name, preset, "fashion_mnist", (SGD, ADAM), baseline=SGD),
-            standard_comparison(self.name, preset, "mnist1d", (SGD, ADAM), baseline=SGD),
+            standard_comparison(self.name, preset, "fashion_mnist", (SGD, ADAM)),
+            standard_comparison(self.name, preset, "mnist1d", (SGD, ADAM)),
         ]
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
