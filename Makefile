@@ -9,7 +9,7 @@ FASHION_DIR := /usr/share/datasets/fashion-mnist
 OUT ?= reports/quick
 JOBS ?= 2
 
-.PHONY: help setup venv data test lint reproduce reproduce-full bench clean
+.PHONY: help setup venv data browser test lint reproduce reproduce-full bench clean
 
 help:
 	@echo "make reproduce   set up, then run every claim (quick preset) and print the report path"
@@ -42,14 +42,29 @@ data:
 		echo "Fashion-MNIST: not found and apt-get unavailable; set BOOSTPROP_DATA_DIR or go online"; \
 	fi
 
+# Chromium (headless) for tests/bench/test_report_browser.py, from Debian's package when apt-get
+# is available, we are root and no browser is found.
+browser:
+	@found="$$(command -v chromium || command -v chromium-browser || command -v google-chrome)"; \
+	if [ -n "$$found" ]; then \
+		echo "Chromium: found $$found"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1)) && \
+		echo "Chromium: installed Debian's chromium ($$(command -v chromium))" || \
+		echo "Chromium: could not install chromium; tests/bench/test_report_browser.py will fail"; \
+	else \
+		echo "Chromium: not found and apt-get unavailable (or not root); install chromium or set BOOSTPROP_CHROMIUM to a Chrome binary"; \
+	fi
+
 setup: venv data
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 
 reproduce: setup

@@ -11,16 +11,18 @@ from boostprop.nn import ShortcutMLP
 def reference_forward(net: ShortcutMLP, x: torch.Tensor) -> tuple[np.ndarray, list[np.ndarray]]:
     """Output and hidden pre-activations computed in numpy float64 from the named parameters."""
     sd = {k: v.detach().double().numpy() for k, v in net.state_dict().items()}
+    weights = {k: w.detach().double().numpy() for k, w in net.weights.items()}
     n_layers = len(net.sizes) - 1
     ys = [x.detach().double().reshape(x.shape[0], -1).numpy()]
     pre: list[np.ndarray] = []
     out = ys[0]
     for m in range(1, n_layers + 1):
-        acc = np.broadcast_to(sd[f"biases.{m - 1}"], (ys[0].shape[0], net.sizes[m])).copy()
+        bias = net.bias(m).detach().double().numpy()
+        acc = np.broadcast_to(bias, (ys[0].shape[0], net.sizes[m])).copy()
         for k in range(m):
-            key = f"weights.{m}_{k}"
-            if key in sd:
-                acc += ys[k] @ sd[key].T
+            key = f"{m}_{k}"
+            if key in weights:
+                acc += ys[k] @ weights[key].T
         if m < n_layers:
             a, b, g = (sd[f"units.{m - 1}.{n}"] for n in ("alpha", "beta", "gamma"))
             pre.append(acc)

@@ -136,6 +136,26 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
     return blocks
 
 
+def scope_of(comparisons: list[Comparison]) -> str:
+    """``"seeds: 3; data: fashion_mnist (6000 train), mnist1d"`` for a claim's comparisons."""
+    if not comparisons:
+        return ""
+    seeds = sorted({c.seeds for c in comparisons})
+    data: dict[str, str] = {}
+    for c in comparisons:
+        data.setdefault(
+            c.dataset, c.dataset + (f" ({c.train_subset} train)" if c.train_subset else "")
+        )
+    return f"seeds: {', '.join(map(str, seeds))}; data: {', '.join(data.values())}"
+
+
+def measured_cell(verdict: Verdict, comparisons: list[Comparison]) -> str:
+    """The verdict table's "what we measured": effect sizes with 95% intervals, seeds, data."""
+    effects = "; ".join(verdict.effects) if verdict.effects else verdict.measured
+    scope = "; ".join(s for s in (scope_of(comparisons), verdict.scope) if s)
+    return f"{effects} ({scope})" if scope else effects
+
+
 def build_report(out_dir: Path) -> Path:
     """Write ``report.md`` and ``report.html`` for the results in ``out_dir``; return the HTML path."""
     out_dir = Path(out_dir)
@@ -159,7 +179,7 @@ def build_report(out_dir: Path) -> Path:
             [
                 f"[{claim.paper}](#{anchor})",
                 claim.statement,
-                verdict.measured,
+                measured_cell(verdict, comps),
                 f"**{verdict.status}**",
             ]
         )

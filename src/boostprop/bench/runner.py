@@ -38,6 +38,7 @@ from boostprop.models import build_model
 
 EVAL_BATCH = 4096
 LABELS = ("claim", "comparison")  # name a run in a report; not part of what is trained
+ADDED_FIELDS = ("eval_subset",)  # in a run's key only when set
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class RunSpec:
     """Everything that determines a run; its :meth:`key` identifies the finished record.
 
     ``train_subset`` keeps the first ``n`` training samples of a fixed permutation (for the
-    quick preset); ``phase`` is ``"tune"`` (validation only) or ``"final"`` (test at the end);
+    quick preset); ``eval_subset`` likewise the first ``n`` validation and test samples (for the
+    smoke preset); ``phase`` is ``"tune"`` (validation only) or ``"final"`` (test at the end);
     ``claim``/``comparison`` only label the record (they are not part of :meth:`key`).
     """
 
@@ -59,6 +61,7 @@ class RunSpec:
     target: float | None = None
     model_kwargs: Mapping[str, Any] = field(default_factory=dict)
     train_subset: int | None = None
+    eval_subset: int | None = None
     phase: str = "final"
     claim: str = "adhoc"
     comparison: str = "adhoc"
@@ -76,10 +79,10 @@ class RunSpec:
             raise ValueError(
                 f"target: expected a validation accuracy in (0, 1], got {self.target!r}"
             )
-        if self.train_subset is not None and self.train_subset < 1:
-            raise ValueError(
-                f"train_subset: expected a positive integer, got {self.train_subset!r}"
-            )
+        for name in ("train_subset", "eval_subset"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name}: expected a positive integer or None, got {value!r}")
         object.__setattr__(self, "model_kwargs", dict(self.model_kwargs))
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,8 +90,13 @@ class RunSpec:
 
     def key(self) -> str:
         """A stable identifier of what is trained (hash of the JSON description without the
-        ``claim``/``comparison`` labels, so identical runs are shared between claims)."""
-        what = {k: v for k, v in self.to_dict().items() if k not in LABELS}
+        ``claim``/``comparison`` labels, so identical runs are shared between claims; fields
+        added later leave the keys of older records unchanged while they are unset)."""
+        what = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in LABELS and not (k in ADDED_FIELDS and v is None)
+        }
         blob = json.dumps(what, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -116,17 +124,26 @@ class PreparedData:
     input_shape: tuple[int, ...]
 
 
+def _subset(x: torch.Tensor, y: torch.Tensor, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` samples of a fixed permutation (all of them when ``n`` is None)."""
+    if n is None or n >= len(y):
+        return x, y
+    keep = torch.randperm(len(y), generator=torch.Generator().manual_seed(12345))[:n]
+    return x[keep], y[keep]
+
+
 @functools.lru_cache(maxsize=8)
-def prepare_data(dataset: str, train_subset: int | None = None, data_seed: int = 0) -> PreparedData:
+def prepare_data(
+    dataset: str,
+    train_subset: int | None = None,
+    data_seed: int = 0,
+    eval_subset: int | None = None,
+) -> PreparedData:
     """Load a registered data set once per process (the data are fixed across run seeds)."""
     info = get_dataset(dataset)
-    x_tr, y_tr = info.load("train", data_seed)
-    x_va, y_va = info.load("val", data_seed)
-    x_te, y_te = info.load("test", data_seed)
-    if train_subset is not None and train_subset < len(y_tr):
-        gen = torch.Generator().manual_seed(12345)
-        keep = torch.randperm(len(y_tr), generator=gen)[:train_subset]
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    x_tr, y_tr = _subset(*info.load("train", data_seed), train_subset)
+    x_va, y_va = _subset(*info.load("val", data_seed), eval_subset)
+    x_te, y_te = _subset(*info.load("test", data_seed), eval_subset)
     mean, std = x_tr.mean(), x_tr.std().clamp_min(1e-8)
     x_tr, x_va, x_te = ((x - mean) / std for x in (x_tr, x_va, x_te))
     return PreparedData(
@@ -176,7 +193,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
 
 
 def _train(spec: RunSpec) -> dict[str, Any]:
-    data = prepare_data(spec.dataset, spec.train_subset)
+    data = prepare_data(spec.dataset, spec.train_subset, eval_subset=spec.eval_subset)
     recipe, model, loss_fn = build_run(spec, data)
     optimizer = recipe.build_optimizer(model, spec.lr)
     hooks = recipe.build_hooks(model)

@@ -171,6 +171,30 @@ def bootstrap_diff_ci(
     return float(lo), float(hi)
 
 
+def bootstrap_ratio_ci(
+    a: ArrayLike,
+    b: ArrayLike,
+    statistic: Callable[[np.ndarray], float] = np.median,
+    *,
+    confidence: float = 0.95,
+    n_boot: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic(a) / statistic(b)`` (independent samples of
+    positive values, e.g. epochs to target)."""
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if xa.size == 0 or xb.size == 0:
+        raise ValueError("a, b: expected at least one value in each sample")
+    if np.any(xb <= 0):
+        raise ValueError("b: expected positive values (the ratio's denominator)")
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, xa.size, size=(n_boot, xa.size))
+    ib = rng.integers(0, xb.size, size=(n_boot, xb.size))
+    ratios = _rowwise(statistic, xa[ia]) / _rowwise(statistic, xb[ib])
+    lo, hi = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
+
+
 @dataclass(frozen=True)
 class WelchResult:
     """Welch's t statistic, Welch–Satterthwaite degrees of freedom and the p-value."""

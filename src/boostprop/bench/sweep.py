@@ -56,6 +56,7 @@ class Comparison:
     model_kwargs: Mapping[str, Any] = field(default_factory=dict)
     train_subset: int | None = None
     tune_metric: str = "epochs_to_target"
+    eval_subset: int | None = None
 
     def __post_init__(self) -> None:
         if not self.recipes:
@@ -115,6 +116,7 @@ class Comparison:
             batch_size=self.batch_size,
             target=self.target,
             train_subset=self.train_subset,
+            eval_subset=self.eval_subset,
             phase=phase,
             claim=self.claim,
             comparison=self.id,

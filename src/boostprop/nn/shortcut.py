@@ -23,6 +23,7 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import skip_init
 
 __all__ = [
     "GAMMA_RULES",
@@ -122,8 +123,12 @@ class ShortcutMLP(nn.Module):
     Inputs of shape (N, d_in) or (N, ...) (trailing dimensions are flattened, so (N, 1, 28, 28)
     images work for ``d_in = 784``); the output has shape (N, d_out).
 
-    Parameters: ``biases[m-1]`` is b_m and ``weights["m_k"]`` is W_{m,k} (layer m reads layer k;
-    layer 0 is the input, layer L the output).  Init as in the authors' code: biases U(±0.5),
+    Parameters: every connection k → m (layer m reads layer k; layer 0 is the input, layer L the
+    output) is an ``nn.Linear`` in ``links["m_k"]`` holding W_{m,k}; the adjacent connection
+    m−1 → m also holds the bias b_m, the others have none.  Read them with :meth:`weight`,
+    :meth:`bias`, :attr:`weights` and :attr:`biases`.  Because the connections are ``nn.Linear``
+    modules, :class:`boostprop.optim.NeuronBoost` preconditions each one (the block-diagonal reading
+    over the layer's sources documented in ``docs/transforms.md``).  Init as in the authors' code: biases U(±0.5),
     adjacent-layer weights Glorot-uniform, shortcut weights zero, α = β = 0, γ = 1.
 
     Example:
@@ -174,14 +179,12 @@ class ShortcutMLP(nn.Module):
         for m in range(1, n_layers + 1):
             if m - 1 not in self._sources[m]:
                 raise ValueError(f"layer {m} must read the adjacent layer {m - 1}")
-        self.weights = nn.ParameterDict(
+        # skip_init: no default initialisation (it would draw from the RNG); ours follows below.
+        self.links = nn.ModuleDict(
             {
-                self._key(m, k): nn.Parameter(torch.empty(self.sizes[m], self.sizes[k]))
+                self._key(m, k): skip_init(nn.Linear, self.sizes[k], self.sizes[m], bias=k == m - 1)
                 for m, k in self.connections
             }
-        )
-        self.biases = nn.ParameterList(
-            [nn.Parameter(torch.empty(self.sizes[m])) for m in range(1, n_layers + 1)]
         )
         self.units = nn.ModuleList([TransformedTanh(h) for h in self.sizes[1:-1]])
         self.reset_parameters()
@@ -190,6 +193,26 @@ class ShortcutMLP(nn.Module):
     def _key(m: int, k: int) -> str:
         return f"{m}_{k}"
 
+    def _link(self, m: int, k: int) -> nn.Linear:
+        link = self.links[self._key(m, k)]
+        assert isinstance(link, nn.Linear)
+        return link
+
+    @property
+    def weights(self) -> dict[str, nn.Parameter]:
+        """Every connection's weight by key ``"m_k"`` (W_{m,k}; a read-only view of the links)."""
+        return {key: link.weight for key, link in self.links.items()}  # type: ignore[misc]
+
+    @property
+    def biases(self) -> list[nn.Parameter]:
+        """The biases ``[b_1, ..., b_L]`` (each held by the adjacent connection's ``nn.Linear``)."""
+        out = []
+        for m in range(1, self.n_layers + 1):
+            b = self._link(m, m - 1).bias
+            assert isinstance(b, nn.Parameter)
+            out.append(b)
+        return out
+
     def weight(self, m: int, k: int) -> nn.Parameter:
         """The weight W_{m,k} from layer k to layer m (layer 0 = input, layer L = output).
 
@@ -197,10 +220,11 @@ class ShortcutMLP(nn.Module):
             >>> ShortcutMLP([4, 3, 2]).weight(2, 0).shape
             torch.Size([2, 4])
         """
-        key = self._key(m, k)
-        if key not in self.weights:
+        if self._key(m, k) not in self.links:
             raise KeyError(f"no connection from layer {k} to layer {m} in this network")
-        return self.weights[key]
+        w = self._link(m, k).weight
+        assert isinstance(w, nn.Parameter)
+        return w
 
     def bias(self, m: int) -> nn.Parameter:
         """The bias b_m of layer m (1 ≤ m ≤ L)."""
@@ -230,7 +254,7 @@ class ShortcutMLP(nn.Module):
     def reset_parameters(self) -> None:
         """Biases U(±0.5), adjacent-layer weights Glorot-uniform, shortcuts zero, α = β = 0, γ = 1."""
         for m, k in self.connections:
-            w = self.weights[self._key(m, k)]
+            w = self.weight(m, k)
             if k == m - 1:
                 bound = math.sqrt(6.0 / (self.sizes[k] + self.sizes[m]))
                 w.uniform_(-bound, bound)
@@ -267,14 +291,20 @@ class ShortcutMLP(nn.Module):
         assert isinstance(unit, TransformedTanh)
         return unit
 
+    def _preactivation(self, m: int, ys: list[Tensor]) -> Tensor:
+        """x_m = b_m + Σ_k W_{m,k} y_k, calling each connection's module (so hooks see y_k)."""
+        acc: Tensor = self.links[self._key(m, m - 1)](ys[m - 1])
+        for k in self._sources[m]:
+            if k != m - 1:
+                acc = acc + self.links[self._key(m, k)](ys[k])
+        return acc
+
     def forward(self, x: Tensor) -> Tensor:
         """Network output of shape (N, d_out) for ``x`` of shape (N, d_in) or (N, ...)."""
         ys = [self._flatten_input(x)]
         out = ys[0]
         for m in range(1, self.n_layers + 1):
-            acc: Tensor = self.biases[m - 1]
-            for k in self._sources[m]:
-                acc = torch.addmm(acc, ys[k], self.weights[self._key(m, k)].t())
+            acc = self._preactivation(m, ys)
             if m < self.n_layers:
                 ys.append(torch.tanh(acc) if self.transforms == "none" else self._unit(m)(acc))
             else:
@@ -292,9 +322,7 @@ class ShortcutMLP(nn.Module):
             ys = [self._flatten_input(x)]
             pre: list[Tensor] = []
             for m in range(1, self.n_layers):
-                acc: Tensor = self.biases[m - 1]
-                for k in self._sources[m]:
-                    acc = torch.addmm(acc, ys[k], self.weights[self._key(m, k)].t())
+                acc = self._preactivation(m, ys)
                 pre.append(acc)
                 ys.append(self._unit(m)(acc))
         return pre

@@ -36,6 +36,7 @@ def get_claim(name: str) -> Claim:
 from boostprop.bench.claims import (  # noqa: E402,F401
     adhoc,
     baselines,
+    combinations,
     ergen2023,
     munoz2025,
     oland2017,

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from boostprop.bench.document import Block
-from boostprop.bench.stats import bootstrap_diff_ci, welch_ttest
+from boostprop.bench.stats import bootstrap_diff_ci, bootstrap_ratio_ci, welch_ttest
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.sweep import Comparison
 
@@ -28,12 +30,16 @@ STATUSES = ("holds", "partly holds", "not reproduced", "inconclusive")
 
 @dataclass(frozen=True)
 class Verdict:
-    """``status`` is one of :data:`STATUSES`; ``measured`` the effect in one line (with its 95%
-    interval); ``details`` one line per data set / setting."""
+    """``status`` is one of :data:`STATUSES`; ``measured`` what was measured, in full;
+    ``details`` one line per data set / setting (the claim's section); ``effects`` the effect
+    sizes with their 95% intervals in a few words per setting (the verdict table); ``scope``
+    the seeds and data sets when the comparisons do not say it (extras-only claims)."""
 
     status: str
     measured: str
     details: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    scope: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -120,6 +126,27 @@ def speed_ratio(
     if not len(c.values) or not len(b.values) or not b.median > 0:
         return None
     return c.median / b.median, c.n_missed, b.n_missed
+
+
+def ratio_effect(
+    summary: ComparisonSummary, candidate: str, baseline: str, unit: str = "epochs"
+) -> str:
+    """``"0.75× [0.50, 1.00] epochs"``: the median time-to-target ratio candidate / baseline
+    (misses at the budget) with its 95% bootstrap interval over seeds."""
+    get = (lambda r: r.epochs_to_target) if unit == "epochs" else (lambda r: r.seconds_to_target)
+    c, b = get(summary[candidate]).values, get(summary[baseline]).values
+    if not len(c) or not len(b) or not (b > 0).all():
+        return f"{unit}: no runs"
+    lo, hi = bootstrap_ratio_ci(c, b)
+    ratio = float(np.median(c) / np.median(b))
+    return f"{ratio:.2f}× [{lo:.2f}, {hi:.2f}] {unit}"
+
+
+def gap_effect(gap: tuple[float, tuple[float, float], float] | None) -> str:
+    """``"Δacc +0.35 [−0.93, +1.63] pts"`` from :func:`accuracy_gap`."""
+    if gap is None:
+        return "Δacc: too few runs"
+    return f"Δacc {gap[0]:+.2f} [{gap[1][0]:+.2f}, {gap[1][1]:+.2f}] pts"
 
 
 def describe_speed(ratio: tuple[float, int, int] | None, unit: str) -> str:

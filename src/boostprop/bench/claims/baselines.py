@@ -24,6 +24,8 @@ from boostprop.bench.claims.base import (
     combine,
     describe_speed,
     fmt_ci,
+    gap_effect,
+    ratio_effect,
     speed_ratio,
 )
 from boostprop.bench.claims.presets import budget
@@ -54,6 +56,9 @@ def standard_comparison(
         model_kwargs = (
             {} if cnn else {"widths": [256, 256] if dataset == "fashion_mnist" else [128, 128]}
         )
+    widths = model_kwargs.get("widths")
+    if b.max_width is not None and isinstance(widths, (list, tuple)):
+        model_kwargs = {**model_kwargs, "widths": [min(int(w), b.max_width) for w in widths]}
     short = {"fashion_mnist": "fashion", "mnist1d": "mnist1d"}[dataset]
     return Comparison(
         claim=claim,
@@ -69,6 +74,7 @@ def standard_comparison(
         seeds=b.seeds,
         lr_factors=b.lr_factors,
         train_subset=b.train_subset,
+        eval_subset=b.eval_subset,
         tune_metric=tune_metric,
     )
 
@@ -116,7 +122,7 @@ class BaselinesClaim(Claim):
         ]
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
-        statuses, details = [], []
+        statuses, details, effects = [], [], []
         for cid, s in summaries.items():
             ratio = speed_ratio(s, ADAM, SGD)
             if ratio is None:
@@ -131,7 +137,12 @@ class BaselinesClaim(Claim):
                 else "test accuracy: fewer than two finished runs on a side"
             )
             details.append(f"{cid}: Adam/SGD {describe_speed(ratio, 'epochs')}; {acc}")
-        return Verdict(combine(statuses), "; ".join(details) or "no data", tuple(details))
+            effects.append(
+                f"{s.comparison.dataset}: Adam/SGD {ratio_effect(s, ADAM, SGD)}, {gap_effect(gap)}"
+            )
+        return Verdict(
+            combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
+        )
 
 
 register_claim(BaselinesClaim())

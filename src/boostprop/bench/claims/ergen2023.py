@@ -32,6 +32,7 @@ from boostprop.bench.claims import register_claim
 from boostprop.bench.claims.base import Claim, ExtraContext, Verdict, combine
 from boostprop.bench.document import Block, Heading, Image, Paragraph, Table
 from boostprop.bench.plots import new_axes, save_figure
+from boostprop.bench.stats import bootstrap_diff_ci
 from boostprop.bench.store import write_json_atomic
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.convex import (
@@ -332,7 +333,8 @@ class ErgenClaim(Claim):
         return blocks
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
-        statuses, details = [], []
+        statuses, details, effects, settings = [], [], [], []
+        seeds: set[int] = set()
         for res in self._results(out_dir):
             cvx = res["convex"]
             obj = max(c["objective"] for c in cvx)
@@ -355,6 +357,17 @@ class ErgenClaim(Claim):
                 r.get("converged_seconds", r["total_seconds"]) for r in ste
             )
             ok = obj <= best_ste_obj and acc >= ste_acc[best_v] and secs < ste_secs
+            conv_accs = [100 * c["test_acc"] for c in cvx]
+            ste_accs = [100 * r["test_acc"] for r in ste if r["variant"] == best_v]
+            lo, hi = bootstrap_diff_ci(conv_accs, ste_accs)
+            diff = statistics.mean(conv_accs) - statistics.mean(ste_accs)
+            effects.append(
+                f"{res['setting']}: objective convex/best STE {obj / best_ste_obj:.2f}×, "
+                f"Δacc vs STE {best_v} {diff:+.2f} [{lo:+.2f}, {hi:+.2f}] pts, "
+                f"seconds {secs / ste_secs:.2f}×"
+            )
+            settings.append(res["setting"])
+            seeds.add(len(cvx))
             statuses.append("holds" if ok else "not reproduced")
             details.append(
                 f"{res['setting']}: objective convex {obj:.4g} (worst seed) vs best STE run {best_ste_obj:.4g}; "
@@ -363,10 +376,17 @@ class ErgenClaim(Claim):
                 f"objective {ste_secs:.2f} (medians)"
                 + (f"; {n_failed} STE runs diverged" if n_failed else "")
             )
+        scope = (
+            f"seeds: {', '.join(map(str, sorted(seeds)))}; data: {', '.join(settings)}"
+            if settings
+            else ""
+        )
         return Verdict(
             combine(statuses),
             "; ".join(details) or "no data",
             tuple(details),
+            tuple(effects),
+            scope,
         )
 
 

@@ -20,7 +20,14 @@ import torch
 from torch import nn
 
 from boostprop.bench.claims import register_claim
-from boostprop.bench.claims.base import Claim, Verdict, combine, describe_speed, speed_ratio
+from boostprop.bench.claims.base import (
+    Claim,
+    Verdict,
+    combine,
+    describe_speed,
+    ratio_effect,
+    speed_ratio,
+)
 from boostprop.bench.claims.baselines import ADAM, SGD, standard_comparison
 from boostprop.bench.recipes import OPTIMIZERS, Recipe, register_recipe
 from boostprop.bench.summary import ComparisonSummary
@@ -89,7 +96,7 @@ class MunozClaim(Claim):
         return out
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
-        statuses, details = [], []
+        statuses, details, effects = [], [], []
         for cid, s in summaries.items():
             ratio = speed_ratio(s, NB, ADAM, unit="seconds")
             if ratio is None:
@@ -105,7 +112,13 @@ class MunozClaim(Claim):
                 f"(diverged over the grid: {s[NB].n_tuning_failed} vs {s[ADAM].n_tuning_failed}); "
                 f"step time {step:.2f}× SGD"
             )
-        return Verdict(combine(statuses), "; ".join(details) or "no data", tuple(details))
+            effects.append(
+                f"{cid}: NB/Adam {ratio_effect(s, NB, ADAM, 'seconds')}, "
+                f"{ratio_effect(s, NB, ADAM)}"
+            )
+        return Verdict(
+            combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
+        )
 
 
 register_claim(MunozClaim())

@@ -27,6 +27,8 @@ from boostprop.bench.claims.base import (
     describe_speed,
     failed,
     fmt_ci,
+    gap_effect,
+    ratio_effect,
     speed_ratio,
 )
 from boostprop.bench.claims.baselines import per_optimizer_comparisons, standard_settings
@@ -93,7 +95,7 @@ class OlandClaim(Claim):
         )
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
-        statuses, details = [], []
+        statuses, details, effects = [], [], []
         for cid, s in summaries.items():
             for opt in OPTIMIZERS_LR:
                 cand, base = f"expboost+{opt}", f"softmax-ce+{opt}"
@@ -115,7 +117,13 @@ class OlandClaim(Claim):
                     f"{cid} / {opt}: expboost vs softmax-CE {describe_speed(ratio, 'epochs')}; "
                     f"test accuracy {gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}"
                 )
-        return Verdict(combine(statuses), "; ".join(details) or "no data", tuple(details))
+                effects.append(
+                    f"{s.comparison.dataset}/{opt}: expGB/CE {ratio_effect(s, cand, base)}, "
+                    f"{gap_effect(gap)}"
+                )
+        return Verdict(
+            combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
+        )
 
 
 register_claim(OlandClaim())

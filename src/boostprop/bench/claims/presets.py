@@ -25,15 +25,17 @@ class Budget:
     lr_factors: tuple[float, ...]
     target: float
     train_subset: int | None
+    eval_subset: int | None = None  # validation/test samples (smoke only: all otherwise)
+    max_width: int | None = None  # hidden widths capped at this (smoke only)
 
 
 _LR5 = (0.1, 1 / 3, 1.0, 3.0, 10.0)
 
 # (preset, data set / model) -> budget
 _BUDGETS: dict[tuple[str, str], Budget] = {
-    ("smoke", "fashion_mnist"): Budget(2, 64, 2, (1.0,), 0.5, 512),
-    ("smoke", "fashion_mnist_cnn"): Budget(2, 64, 2, (1.0,), 0.5, 512),
-    ("smoke", "mnist1d"): Budget(2, 64, 2, (1.0,), 0.2, 512),
+    ("smoke", "fashion_mnist"): Budget(2, 64, 2, (1.0,), 0.5, 256, 256, 32),
+    ("smoke", "fashion_mnist_cnn"): Budget(2, 64, 2, (1.0,), 0.5, 256, 256, 32),
+    ("smoke", "mnist1d"): Budget(2, 64, 2, (1.0,), 0.2, 256, 256, 32),
     ("quick", "fashion_mnist"): Budget(8, 128, 3, _LR5, 0.83, 6000),
     ("quick", "fashion_mnist_cnn"): Budget(6, 128, 3, _LR5, 0.85, 6000),
     ("quick", "mnist1d"): Budget(20, 128, 3, _LR5, 0.60, None),

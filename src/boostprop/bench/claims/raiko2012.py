@@ -36,6 +36,8 @@ from boostprop.bench.claims.base import (
     combine,
     describe_speed,
     fmt_ci,
+    gap_effect,
+    ratio_effect,
     speed_ratio,
 )
 from boostprop.bench.claims.baselines import standard_comparison
@@ -245,7 +247,7 @@ class RaikoClaim(Claim):
         return blocks
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
-        statuses, details = [], []
+        statuses, details, effects = [], [], []
         for cid, s in summaries.items():
             r_plain, r_none = speed_ratio(s, AB, PLAIN), speed_ratio(s, AB, NONE)
             if r_plain is None or r_none is None:
@@ -265,6 +267,10 @@ class RaikoClaim(Claim):
                 f"{cid}: shortcut-ab vs tanh-mlp {describe_speed(r_plain, 'epochs')}, vs "
                 f"shortcut-none {describe_speed(r_none, 'epochs')}; {gtext}"
             )
+            effects.append(
+                f"{s.comparison.dataset}: α,β vs plain tanh {ratio_effect(s, AB, PLAIN)}, "
+                f"{gap_effect(accuracy_gap(s, AB, PLAIN))}"
+            )
         path = out_dir / "hessian.json"
         if path.exists():
             res = json.loads(path.read_text())
@@ -280,7 +286,13 @@ class RaikoClaim(Claim):
                 f"Hessian angle: mean ∠(g, (H+μI)⁻¹g) {mean['alpha_beta']:.1f}° with α, β vs "
                 f"{mean['no transforms']:.1f}° without"
             )
-        return Verdict(combine(statuses), "; ".join(details) or "no data", tuple(details))
+            effects.append(
+                f"wine Hessian: angle {mean['alpha_beta']:.1f}° with α, β vs "
+                f"{mean['no transforms']:.1f}° without"
+            )
+        return Verdict(
+            combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
+        )
 
 
 def hessian_experiment(

@@ -32,6 +32,8 @@ from boostprop.bench.claims.base import (
     combine,
     describe_speed,
     fmt_ci,
+    gap_effect,
+    ratio_effect,
     speed_ratio,
 )
 from boostprop.bench.claims.baselines import per_optimizer_comparisons, standard_settings
@@ -174,7 +176,7 @@ class WangClaim(Claim):
         ]
 
     def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
-        statuses, details = [], []
+        statuses, details, effects = [], [], []
         for cid, s in summaries.items():
             for opt in ("adam", "sgd"):
                 base = f"softmax-ce+{opt}"
@@ -204,7 +206,13 @@ class WangClaim(Claim):
                     f"{gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}; "
                     f"{describe_speed(ratio, 'epochs')}"
                 )
-        return Verdict(combine(statuses), "; ".join(details) or "no data", tuple(details))
+                effects.append(
+                    f"{s.comparison.dataset}/{opt}: best RLO − CE {gap_effect(gap)}, "
+                    f"{ratio_effect(s, best, base)}"
+                )
+        return Verdict(
+            combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
+        )
 
 
 def binary_logistic_experiment(
