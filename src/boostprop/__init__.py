@@ -22,8 +22,9 @@ Example:
 
 from __future__ import annotations
 
-from boostprop.convex import ThresholdNetClassifier, ThresholdNetRegressor, solve_lasso
-from boostprop.linear_models import RootedLogisticRegression
+from typing import TYPE_CHECKING, Any
+
+from boostprop.convex import solve_lasso
 from boostprop.losses import (
     BinaryRootedLogisticLoss,
     CubicBoostLoss,
@@ -38,6 +39,25 @@ from boostprop.losses import (
 )
 from boostprop.nn import ShortcutAutoencoder, ShortcutMLP, TransformSchedule, shortcut_param_groups
 from boostprop.optim import NeuronBoost
+
+if TYPE_CHECKING:
+    from boostprop.convex import ThresholdNetClassifier, ThresholdNetRegressor
+    from boostprop.linear_models import RootedLogisticRegression
+
+# scikit-learn estimators, imported on first use (scikit-learn takes ~1 s to import)
+_LAZY = {
+    "ThresholdNetClassifier": "boostprop.convex",
+    "ThresholdNetRegressor": "boostprop.convex",
+    "RootedLogisticRegression": "boostprop.linear_models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

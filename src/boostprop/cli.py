@@ -28,6 +28,7 @@ examples:
   boostprop reproduce                       every claim, quick preset, report in reports/quick
   boostprop reproduce --only baselines      one claim
   boostprop reproduce --preset full --jobs 2 --out reports/full
+  boostprop reproduce --preset full --estimate  how long that takes (measured step times)
   boostprop bench --dataset mnist1d --recipes softmax-ce+sgd,softmax-ce+adam
   boostprop report reports/quick            rebuild the report from a results folder
   boostprop datasets                        which data sets are available, and from where
@@ -102,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=_positive_int, default=1, help="parallel training processes (default 1)"
     )
     rep.add_argument("--no-progress", action="store_true", help="no progress bars")
+    rep.add_argument(
+        "--estimate",
+        action="store_true",
+        help="run nothing: time a few steps of every recipe and print how long the preset takes",
+    )
 
     bench = sub.add_parser(
         "bench",
@@ -153,9 +159,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from boostprop.bench.estimate import estimate
+
+    rows = estimate(args.preset, args.only, progress=not args.no_progress)
+    by_claim: dict[str, float] = {}
+    for r in rows:
+        by_claim[r.claim] = by_claim.get(r.claim, 0.0) + r.seconds
+    table = [["claim", "new runs", "estimated minutes (one 1-thread job)"]]
+    for claim, secs in by_claim.items():
+        runs = sum(r.runs for r in rows if r.claim == claim)
+        table.append([claim, str(runs), f"{secs / 60:.1f}"])
+    total = sum(by_claim.values())
+    print(_table(table))
+    print(
+        f"total: {sum(r.runs for r in rows)} runs, about {total / 60:.0f} min in one 1-thread job, "
+        f"{total / 60 / args.jobs:.0f} min with --jobs {args.jobs} on {args.jobs}+ cores (recipe "
+        "runs only, from step times measured now; the claims' extra experiments are not included)"
+    )
+    return 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from boostprop.bench.reproduce import reproduce
 
+    if args.estimate:
+        return _cmd_estimate(args)
     out = args.out or Path("reports") / args.preset
     html = reproduce(
         out, preset=args.preset, only=args.only, jobs=args.jobs, progress=not args.no_progress

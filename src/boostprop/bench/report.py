@@ -211,6 +211,10 @@ def build_report(out_dir: Path) -> Path:
         Heading("Verdicts", 2, anchor="verdicts"),
         Table(["paper", "claim", "what we measured", "verdict"], verdict_rows),
         Paragraph(
+            "What we measured: per setting, the effect with its 95% interval — a time-to-target "
+            "ratio (candidate / baseline) is a ratio of medians over seeds with a percentile "
+            "bootstrap interval; Δacc is the difference of mean test accuracies in points with a "
+            "bootstrap interval — then the seeds and data sets. "
             "Times are training-step seconds only (evaluation untimed); medians and interquartile "
             "ranges over seeds. A run that misses the target, or fails (diverges), counts at the "
             "full budget — all epochs, and the seconds all epochs take at its step time — and is "

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from boostprop.bench.environment import environment
-from boostprop.bench.recipes import LossFn, Recipe, get_recipe
+from boostprop.bench.recipes import LossFn, Recipe, TrainHook, get_recipe
 from boostprop.data import get_dataset
 from boostprop.models import build_model
 
@@ -178,6 +178,24 @@ def build_run(spec: RunSpec, data: PreparedData) -> tuple[Recipe, nn.Module, Los
     return recipe, model, recipe.build_loss(data.n_classes)
 
 
+def train_step(
+    model: nn.Module,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    hooks: list[TrainHook],
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+) -> torch.Tensor:
+    """One timed training step: forward, backward, optimizer step, then the recipe's hooks."""
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model(xb), yb)
+    loss.backward()
+    optimizer.step()
+    for hook in hooks:
+        hook.after_step(xb)
+    return loss
+
+
 def run(spec: RunSpec) -> dict[str, Any]:
     """Train once as ``spec`` says and return the record (never raises for a training failure)."""
     record: dict[str, Any] = {**spec.to_dict(), "key": spec.key()}
@@ -217,13 +235,8 @@ def _train(spec: RunSpec) -> dict[str, Any]:
         for i in range(0, n, spec.batch_size):
             idx = perm[i : i + spec.batch_size]
             xb, yb = x_tr[idx], y_tr[idx]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
+            loss = train_step(model, loss_fn, optimizer, hooks, xb, yb)
             loss_sum += loss.detach() * len(idx)
-            for hook in hooks:
-                hook.after_step(xb)
         for hook in hooks:
             hook.on_epoch_end(x_tr)
         elapsed += time.perf_counter() - start

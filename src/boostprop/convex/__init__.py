@@ -14,6 +14,8 @@ Activation Functions", ICLR 2023 (arXiv:2303.03382). See ``docs/convex_threshold
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .arrangements import Patterns, count_bound, enumerate_patterns, sample_patterns
 from .deep import (
     ThreeLayerResult,
@@ -21,10 +23,24 @@ from .deep import (
     fit_three_layer,
     shattered_lasso_closed_form,
 )
-from .estimators import ThresholdNetClassifier, ThresholdNetRegressor
 from .lasso import LassoResult, lasso_objective, solve_lasso
 from .networks import ThresholdNetwork, network_objective
 from .ste import STENetwork, STEResult, ste_threshold, train_ste
+
+if TYPE_CHECKING:
+    from .estimators import ThresholdNetClassifier, ThresholdNetRegressor
+
+_LAZY = ("ThresholdNetClassifier", "ThresholdNetRegressor")
+
+
+def __getattr__(name: str) -> Any:
+    """The scikit-learn estimators, imported on first use (scikit-learn takes ~1 s to import,
+    and training scripts that use only the solver or the other techniques never need it)."""
+    if name in _LAZY:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "LassoResult",
