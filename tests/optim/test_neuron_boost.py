@@ -229,6 +229,104 @@ def test_diagonal_preconditioner_conv_groups_shares_moments_across_taps():
         torch.testing.assert_close(delta[k], exp[k], rtol=1e-8, atol=1e-12)
 
 
+# --------------------------------------------------------------------------- truncated PCG
+def _textbook_pcg(b: Tensor, x0: Tensor, a: Tensor, p_mat: Tensor, iters: int) -> Tensor:
+    """``iters`` PCG iterations on ``X a = b`` (rows of ``X`` share the CG scalars, Frobenius
+    inner product), preconditioner ``V ↦ V p_mat``, explicit matrices, from ``x0``."""
+    x = x0.clone()
+    r = b - x @ a
+    z = r @ p_mat
+    p = z.clone()
+    rz = (r * z).sum()
+    for _ in range(iters):
+        ap = p @ a
+        alpha = rz / (p * ap).sum()
+        x = x + alpha * p
+        r = r - alpha * ap
+        z = r @ p_mat
+        rz_new = (r * z).sum()
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return x
+
+
+def _aug_precond(mu: Tensor, var: Tensor, bias: bool) -> Tensor:
+    """The spec's preconditioner as an explicit matrix: inverse of [[diag σ² + μμᵀ, μ], [μᵀ, 1]]."""
+    if not bias:
+        return torch.diag(1.0 / (var + mu**2))
+    d = mu.numel()
+    m = torch.zeros(d + 1, d + 1, dtype=DT)
+    m[:d, :d] = torch.diag(var) + torch.outer(mu, mu)
+    m[:d, d] = mu
+    m[d, :d] = mu
+    m[d, d] = 1.0
+    return torch.linalg.inv(m)
+
+
+@pytest.mark.parametrize(
+    ("make", "n"),
+    [
+        (lambda: nn.Linear(30, 3), 8),  # matrix-free products
+        (lambda: nn.Linear(30, 3, bias=False), 8),
+        (lambda: nn.Linear(4, 3), 50),  # Gram matrix
+        (lambda: nn.Conv2d(2, 3, 3, padding=1), 2),
+    ],
+)
+def test_warm_started_truncated_pcg_matches_textbook_pcg(make, n):
+    """Two CG iterations per step (not converged), three steps: every stored solution ``h``
+    equals textbook PCG on explicit matrices, warm-started at the previous ``h``."""
+    torch.manual_seed(5)
+    mod = make().to(DT)
+    bias = mod.bias is not None
+    iters, ridge, shrink = 2, 0.3, 0.1
+    b_g, b_mu, b_nu = 0.8, 0.7, 0.9
+    opt = NeuronBoost(
+        nn.Sequential(mod), cg_iters=iters, ridge=ridge, betas=(b_g, b_mu, b_nu), shrinkage=shrink
+    )
+    conv = isinstance(mod, nn.Conv2d)
+    shape = (n, 2, 5, 5) if conv else (n, mod.in_features)
+    m_ema = mu_ema = nu_ema = h_prev = None
+    for t in range(1, 4):
+        x = torch.randn(*shape, dtype=DT) * 1.3 + 0.4 * t
+        mod.zero_grad()
+        _loss(mod(x)).backward()
+        g = mod.weight.grad.reshape(mod.weight.shape[0], -1)
+        if bias:
+            g = torch.cat([g, mod.bias.grad[:, None]], 1)
+        feats = x.transpose(0, 1).reshape(2, -1).T if conv else x  # per input channel
+        mean, sq = feats.mean(0), feats.pow(2).mean(0)
+        if t == 1:
+            m_ema, mu_ema, nu_ema = (
+                torch.zeros_like(g),
+                torch.zeros_like(mean),
+                torch.zeros_like(sq),
+            )
+        m_ema = b_g * m_ema + (1 - b_g) * g
+        mu_ema = b_mu * mu_ema + (1 - b_mu) * mean
+        nu_ema = b_nu * nu_ema + (1 - b_nu) * sq
+        mu, nu = mu_ema / (1 - b_mu**t), nu_ema / (1 - b_nu**t)
+        var = (nu - mu**2).clamp_min(0)
+        var = (1 - shrink) * var + shrink * var.mean()
+        if conv:  # moments shared by the 9 taps of each input channel
+            mu, var = mu.repeat_interleave(9), var.repeat_interleave(9)
+        p_mat = _aug_precond(mu, var, bias)
+        rows = _conv_patches(mod, x)[0] if conv else x
+        xt = _aug(rows) if bias else rows
+        ridge_diag = torch.ones(xt.shape[1], dtype=DT)
+        if bias:
+            ridge_diag[-1] = 0.0
+        a = xt.T @ xt / xt.shape[0] + ridge * torch.diag(ridge_diag)
+        c = 1.0 / (1 - b_g**t)
+        x0 = torch.zeros_like(g) if h_prev is None else h_prev / c
+        h_ref = c * _textbook_pcg(m_ema, x0, a, p_mat, iters)
+        opt.step()
+        h = opt.state[mod.weight]["h"].reshape(mod.weight.shape[0], -1)
+        if bias:
+            h = torch.cat([h, opt.state[mod.bias]["h"][:, None]], 1)
+        torch.testing.assert_close(h, h_ref, rtol=1e-9, atol=1e-12)
+        h_prev = h_ref
+
+
 # --------------------------------------------------------------------------- OLS property
 def test_one_step_solves_least_squares():
     """lr=1 in effect: min_norm above sqrt(⟨H,G⟩) pins s = min_norm, and lr = min_norm cancels it."""

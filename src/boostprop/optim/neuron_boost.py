@@ -251,10 +251,7 @@ class NeuronBoost(torch.optim.Optimizer):
             x = args[0]
             if not isinstance(x, Tensor):
                 return
-            if neuron.forward_id != self._forward_id:
-                neuron.inputs = []
-                neuron.forward_id = self._forward_id
-            neuron.inputs.append(x.detach())
+            neuron.add_input(x.detach(), self._forward_id)
 
         return hook
 
@@ -357,23 +354,28 @@ class NeuronBoost(torch.optim.Optimizer):
                 raise TypeError("NeuronBoost does not support sparse gradients")
 
         # ---- gradient EMA (momentum) with optional global-norm clipping
+        state = self.state
         clip_scale = 1.0
         if group["grad_clip"] is not None:
             norms = torch.stack([torch.linalg.vector_norm(p.grad.float()) for p in params])
             total = float(torch.linalg.vector_norm(norms))
             if total > group["grad_clip"]:
                 clip_scale = group["grad_clip"] / total
-        # exp_avg[p] is the raw EMA m; the bias-corrected EMA is ḡ = corr[p]·m (never formed).
-        corr: dict[Tensor, float] = {}
+        # exp_avg[p] is the raw EMA m; the bias-corrected EMA is ḡ = corr[id(p)]·m (never formed).
+        corr: dict[int, float] = {}
+        exp_avgs: list[Tensor] = []
         for p in params:
-            st = self.state[p]
+            st = state[p]
             if "exp_avg" not in st:
                 st["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 st["step"] = 0
             st["step"] += 1
-            g = p.grad if clip_scale == 1.0 else p.grad * clip_scale
-            st["exp_avg"].lerp_(g, 1.0 - beta_g)
-            corr[p] = 1.0 / (1.0 - beta_g ** st["step"])
+            exp_avgs.append(st["exp_avg"])
+            corr[id(p)] = 1.0 / (1.0 - beta_g ** st["step"])
+        grads = [p.grad for p in params]
+        if clip_scale != 1.0:
+            grads = list(torch._foreach_mul(grads, clip_scale))
+        torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta_g)
 
         # ---- neurons active this step
         active: list[Neuron] = []
@@ -392,17 +394,65 @@ class NeuronBoost(torch.optim.Optimizer):
                 continue
             active.append(n)
 
+        # ``hs[id(p)] = (tensor, scale)``: the step direction h = scale·tensor of parameter p.
+        hs: dict[int, tuple[Tensor, float]] = {}
+        if active:
+            self._neuron_directions(
+                active, hs, corr, beta_mu, beta_nu, shrink, ridge, use_cg, cg_iters, pg
+            )
+
+        # ---- global normalisation s = max(min_norm, sqrt(Σ⟨h, ḡ⟩)) and update
+        dots: list[Tensor] = []
+        dot_scales: list[float] = []
+        updates: dict[float, tuple[list[Tensor], list[Tensor]]] = {}
+        for p, m in zip(params, exp_avgs, strict=True):
+            c = corr[id(p)]
+            ht, hscale = hs.get(id(p), (m, c))  # identity metric: h = ḡ = c·m
+            dots.append(torch.dot(ht.reshape(-1), m.reshape(-1)))
+            dot_scales.append(hscale * c)
+            ps_, hts_ = updates.setdefault(hscale, ([], []))
+            ps_.append(p)
+            hts_.append(ht)
+        total_dot = math.fsum(
+            d * sc for d, sc in zip(torch.stack(dots).tolist(), dot_scales, strict=True)
+        )
+        s = max(group["min_norm"], math.sqrt(max(0.0, total_dot)))
+        wd = group["weight_decay"]
+        if wd != 0.0:
+            torch._foreach_mul_(params, 1.0 - lr * wd)
+        for hscale, (ps_, hts_) in updates.items():
+            torch._foreach_add_(ps_, hts_, alpha=-lr * hscale / s)
+        group["step"] = t_done + 1
+        self._clear_inputs()
+        return loss
+
+    def _neuron_directions(
+        self,
+        active: list[Neuron],
+        hs: dict[int, tuple[Tensor, float]],
+        corr: dict[int, float],
+        beta_mu: float,
+        beta_nu: float,
+        shrink: float,
+        ridge: float,
+        use_cg: bool,
+        cg_iters: int,
+        pg: Any | None,
+    ) -> None:
+        """Fill ``hs`` with the step direction of every active neuron's weight and bias."""
+        state = self.state
+        n_act = len(active)
         # ---- sample counts (global under DDP), then the Gram-or-matrix-free choice per neuron
         n_products = (cg_iters + 1) if use_cg else 0
         counts = [n.moment_count() for n in active]
         nsamp = [float(n.n_samples()) for n in active]
         world = 1
-        if pg is not None and active:
+        if pg is not None:
             world = dist.get_world_size(pg)
             meta = torch.tensor(counts + nsamp, dtype=torch.float64, device=active[0].weight.device)
             meta = self._all_reduce([meta], pg)[0]
-            counts = meta[: len(active)].tolist()
-            nsamp = meta[len(active) :].tolist()
+            counts = meta[:n_act].tolist()
+            nsamp = meta[n_act:].tolist()
         use_gram = [
             n.gram_is_cheaper(ns / world, n_products) for n, ns in zip(active, nsamp, strict=True)
         ]
@@ -415,37 +465,55 @@ class NeuronBoost(torch.optim.Optimizer):
         for i, (n, gram) in enumerate(zip(active, use_gram, strict=True)):
             if gram:  # sums[2i] = Σ x xᵀ, sums[2i+1] = Σ x
                 n.gram, n.xsum, n.gram_count = sums[2 * i], sums[2 * i + 1], nsamp[i]
-                n.inputs = []  # the Gram matrix replaces the inputs: free them now
+                n.drop_inputs()  # the Gram matrix replaces the inputs: free them now
                 sums[2 * i] = torch.diagonal(n.gram)
                 sums[2 * i], sums[2 * i + 1] = sums[2 * i + 1], sums[2 * i]
 
-        # ---- per-neuron preconditioner from bias-corrected moment EMAs
-        precs: list[tuple[Tensor, Tensor | None, Tensor | None]] = []
+        # ---- preconditioner from bias-corrected moment EMAs, all neurons at once
+        means = torch._foreach_div(sums[0::2], counts)  # Σx / count
+        sqs = torch._foreach_div(sums[1::2], counts)  # Σx² / count
+        mus: list[Tensor] = []
+        nus: list[Tensor] = []
+        c_mu: list[float] = []
+        c_nu: list[float] = []
         for i, n in enumerate(active):
-            st = self.state[n.weight]
-            s1, s2, c = sums[2 * i], sums[2 * i + 1], counts[i]  # Σx, Σx², count
-            mean, sq = s1 / c, s2 / c
+            st = state[n.weight]
             if "mu" not in st:
-                st["mu"] = torch.zeros_like(mean)
-                st["nu"] = torch.zeros_like(sq)
+                st["mu"] = torch.zeros_like(means[i])
+                st["nu"] = torch.zeros_like(sqs[i])
                 st["moment_step"] = 0
             st["moment_step"] += 1
             k = st["moment_step"]
-            st["mu"].mul_(beta_mu).add_(mean, alpha=1.0 - beta_mu)
-            st["nu"].mul_(beta_nu).add_(sq, alpha=1.0 - beta_nu)
-            mu = st["mu"] / (1.0 - beta_mu**k)
-            nu = st["nu"] / (1.0 - beta_nu**k)
-            var = (nu - mu.square()).clamp_min(0.0)
-            var = (1.0 - shrink) * var + shrink * var.mean()
-            var = var.clamp_min(_VAR_FLOOR)
-            cdt = var.dtype
-            mu_e = expand_per_weight(mu.to(cdt), n.weight, n.groups)
-            var_e = expand_per_weight(var, n.weight, n.groups)
+            mus.append(st["mu"])
+            nus.append(st["nu"])
+            c_mu.append(1.0 - beta_mu**k)
+            c_nu.append(1.0 - beta_nu**k)
+        torch._foreach_mul_(mus, beta_mu)
+        torch._foreach_add_(mus, means, alpha=1.0 - beta_mu)
+        torch._foreach_mul_(nus, beta_nu)
+        torch._foreach_add_(nus, sqs, alpha=1.0 - beta_nu)
+        mu_hat = torch._foreach_div(mus, c_mu)
+        var = torch._foreach_sub(torch._foreach_div(nus, c_nu), torch._foreach_mul(mu_hat, mu_hat))
+        torch._foreach_clamp_min_(var, 0.0)
+        var_means = torch._foreach_mul([v.mean() for v in var], shrink)
+        torch._foreach_mul_(var, 1.0 - shrink)
+        torch._foreach_add_(var, var_means)  # (1 − s)·var + s·mean(var)
+        torch._foreach_clamp_min_(var, _VAR_FLOOR)
+
+        precs: list[tuple[Tensor, Tensor | None, Tensor | None]] = []
+        for n, mu, v in zip(active, mu_hat, var, strict=True):
+            if mu.dtype != v.dtype:
+                mu = mu.to(v.dtype)
+            groups = n.groups
+            mu_e = expand_per_weight(mu, n.weight, groups)
+            var_e = expand_per_weight(v, n.weight, groups)
             if n.bias is None:
-                precs.append((1.0 / (var_e + mu_e.square()), None, None))
+                precs.append((torch.reciprocal(var_e + mu_e.square()), None, None))
                 continue
-            inv = 1.0 / var_e
-            if mu_e.shape[0] == 1:  # μ shared by all output units: rank-1 forms over fan-in
+            inv = torch.reciprocal(var_e)
+            if n.is_linear:  # μ shared by all output units: rank-1 forms over fan-in
+                precs.append((inv, mu, torch.mul(mu, inv.view(-1))))
+            elif mu_e.shape[0] == 1:
                 fan = n.weight[0].numel()
                 precs.append(
                     (
@@ -460,66 +528,54 @@ class NeuronBoost(torch.optim.Optimizer):
         def apply_p(i: int, rw: Tensor, rb: Tensor | None) -> tuple[Tensor, Tensor | None]:
             """z = P r: exact inverse of [[diag σ² + μμᵀ, μ], [μᵀ, 1]] (or diagonal)."""
             inv, mu, mu_inv = precs[i]
-            zw = rw * inv
+            zw = torch.mul(rw, inv)
             if rb is None or mu is None:
                 return zw, None
             if mu_inv is not None:  # zw = (rw − rb μᵀ)/σ²;  zb = rb − zw·μ
-                zw.view(zw.shape[0], -1).addr_(rb, mu_inv, alpha=-1.0)
-                return zw, torch.addmv(rb, zw.view(zw.shape[0], -1), mu, alpha=-1.0)
+                zw2 = zw.view(zw.shape[0], -1)
+                zw2.addr_(rb, mu_inv, alpha=-1.0)
+                return zw, torch.addmv(rb, zw2, mu, alpha=-1.0)
             shape = (-1,) + (1,) * (rw.dim() - 1)
             zw.addcmul_(mu * inv, rb.view(shape), value=-1.0)
             return zw, rb - (zw * mu).flatten(1).sum(1)
 
         # ---- per neuron: h = (Â + γ I_w)⁻¹ ḡ by PCG, or h = P ḡ. Solved in units of the raw EMA
-        # m (ḡ = c·m) so that ḡ is never formed; ``hs[p] = (tensor, scale)`` with h = scale·tensor.
-        hs: dict[Tensor, tuple[Tensor, float]] = {}
-        if active:
-            bs: list[tuple[Tensor, Tensor | None]] = []
-            for n, (inv, _, _) in zip(active, precs, strict=True):
-                cdt = inv.dtype
-                bw = self.state[n.weight]["exp_avg"].to(cdt)
-                bb = None
-                if n.bias is not None:
-                    bb = self.state[n.bias]["exp_avg"].to(cdt)
-                    ratio = corr[n.bias] / corr[n.weight]
-                    if ratio != 1.0:
-                        bb = bb * ratio
-                bs.append((bw, bb))
-            if use_cg:
-                sols = self._pcg(active, bs, apply_p, nsamp, ridge, cg_iters, pg, corr)
-                for n, (hw, hb) in zip(active, sols, strict=True):
+        # m (ḡ = c·m) so that ḡ is never formed.
+        bs: list[tuple[Tensor, Tensor | None]] = []
+        for n, (inv, _, _) in zip(active, precs, strict=True):
+            cdt = inv.dtype
+            bw = state[n.weight]["exp_avg"]
+            if bw.dtype != cdt:
+                bw = bw.to(cdt)
+            bb = None
+            if n.bias is not None:
+                bb = state[n.bias]["exp_avg"]
+                if bb.dtype != cdt:
+                    bb = bb.to(cdt)
+                ratio = corr[id(n.bias)] / corr[id(n.weight)]
+                if ratio != 1.0:
+                    bb = bb * ratio
+            bs.append((bw, bb))
+        if use_cg:
+            cs = [corr[id(n.weight)] for n in active]
+            sols = self._pcg(active, bs, apply_p, nsamp, ridge, cg_iters, pg, cs)
+            for n, (hw, hb) in zip(active, sols, strict=True):
+                if hw.dtype != n.weight.dtype:
                     hw = hw.to(n.weight.dtype)
-                    self.state[n.weight]["h"] = hw
-                    hs[n.weight] = (hw, 1.0)
-                    if n.bias is not None and hb is not None:
+                state[n.weight]["h"] = hw
+                hs[id(n.weight)] = (hw, 1.0)
+                if n.bias is not None and hb is not None:
+                    if hb.dtype != n.bias.dtype:
                         hb = hb.to(n.bias.dtype)
-                        self.state[n.bias]["h"] = hb
-                        hs[n.bias] = (hb, 1.0)
-            else:
-                for i, (n, (bw, bb)) in enumerate(zip(active, bs, strict=True)):
-                    zw, zb = apply_p(i, bw, bb)
-                    c = corr[n.weight]
-                    hs[n.weight] = (zw.to(n.weight.dtype), c)
-                    if n.bias is not None and zb is not None:
-                        hs[n.bias] = (zb.to(n.bias.dtype), c)
-
-        # ---- global normalisation s = max(min_norm, sqrt(Σ⟨h, ḡ⟩)) and update
-        dots = []
-        for p in params:
-            m = self.state[p]["exp_avg"]
-            ht, hscale = hs.get(p, (m, corr[p]))  # identity metric: h = ḡ = c·m
-            dots.append(torch.dot(ht.reshape(-1), m.reshape(-1)) * (hscale * corr[p]))
-        total_dot = float(torch.stack(dots).double().sum())
-        s = max(group["min_norm"], math.sqrt(max(0.0, total_dot)))
-        wd = group["weight_decay"]
-        if wd != 0.0:
-            torch._foreach_mul_(params, 1.0 - lr * wd)
-        for p in params:
-            ht, hscale = hs.get(p, (self.state[p]["exp_avg"], corr[p]))
-            p.add_(ht, alpha=-lr * hscale / s)
-        group["step"] = t_done + 1
-        self._clear_inputs()
-        return loss
+                    state[n.bias]["h"] = hb
+                    hs[id(n.bias)] = (hb, 1.0)
+        else:
+            for i, (n, (bw, bb)) in enumerate(zip(active, bs, strict=True)):
+                zw, zb = apply_p(i, bw, bb)
+                c = corr[id(n.weight)]
+                hs[id(n.weight)] = (zw.to(n.weight.dtype), c)
+                if n.bias is not None and zb is not None:
+                    hs[id(n.bias)] = (zb.to(n.bias.dtype), c)
 
     def _pcg(
         self,
@@ -530,53 +586,41 @@ class NeuronBoost(torch.optim.Optimizer):
         ridge: float,
         iters: int,
         pg: Any | None,
-        corr: dict[Tensor, float],
+        cs: list[float],
     ) -> list[tuple[Tensor, Tensor | None]]:
         """Warm-started preconditioned CG on every neuron's system, in lockstep.
 
         Solves ``(Â + γ I_w) x = m`` (``m`` the raw gradient EMA, ``bs``) from
-        ``x0 = h_prev / c`` and returns ``h = c·x`` (``c`` the bias correction), updating the
-        stored ``h_prev`` in place. All neurons' ``Â·v`` products of one iteration are reduced
-        with one collective; the CG scalars of one iteration are fetched with one host sync.
+        ``x0 = h_prev / c`` and returns ``h = c·x`` (``c = cs[i]`` the bias correction), updating
+        the stored ``h_prev`` in place. This is textbook PCG; for matrix-free neurons
+        ``pᵀ(Â + γ I_w)p`` is evaluated as ``‖J p‖²/N + γ‖p_w‖²`` (``Â = JᵀJ/N``), so the
+        ``Jᵀ`` half of a product is only computed when the residual needs it (never in the last
+        iteration) and is accumulated straight into the residual. Per iteration, all neurons'
+        reductions across ranks share one collective and the CG scalars one host sync.
         """
         nn_ = len(active)
+        dist_on = pg is not None
+        free = [n.gram is None for n in active]  # matrix-free (else: Gram matrix)
+        inv_n = [1.0 / ns for ns in nsamp]
 
-        def matvecs(
-            vs: list[tuple[Tensor, Tensor | None]], scales: list[float], ridges: list[float]
-        ) -> list[tuple[Tensor, Tensor | None]]:
-            """``scale·Σ x̃x̃ᵀ v / N + ridge·(V, 0)`` per neuron (local sums reduced first)."""
-            if pg is None:
-                return [
-                    n.product(vw, vb, sc / ns, rg)
-                    for n, (vw, vb), ns, sc, rg in zip(
-                        active, vs, nsamp, scales, ridges, strict=True
-                    )
-                ]
-            # Gram-path neurons hold already-reduced Gram matrices; the others' sums are reduced.
-            out: list[tuple[Tensor, Tensor | None]] = []
-            flat: list[Tensor] = []
-            for n, (vw, vb), ns, sc, rg in zip(active, vs, nsamp, scales, ridges, strict=True):
-                if n.gram is not None:
-                    out.append(n.product(vw, vb, sc / ns, rg))
-                else:
-                    aw, ab = n.product(vw, vb)
-                    out.append((aw, ab))
-                    flat += [aw] if ab is None else [aw, ab]
-            red = iter(self._all_reduce(flat, pg))
-            for i, (n, (vw, _), ns) in enumerate(zip(active, vs, nsamp, strict=True)):
-                if n.gram is None:
-                    aw = next(red).mul_(scales[i] / ns).add_(vw, alpha=ridges[i])
-                    ab = None if out[i][1] is None else next(red).mul_(scales[i] / ns)
-                    out[i] = (aw, ab)
+        def pair_dots(
+            a: tuple[Tensor, Tensor | None], b: tuple[Tensor, Tensor | None]
+        ) -> list[Tensor]:
+            out = [torch.dot(a[0].reshape(-1), b[0].reshape(-1))]
+            if a[1] is not None and b[1] is not None:
+                out.append(torch.dot(a[1], b[1]))
             return out
 
-        def dot(a: tuple[Tensor, Tensor | None], b: tuple[Tensor, Tensor | None]) -> Tensor:
-            d = torch.dot(a[0].reshape(-1), b[0].reshape(-1))
-            if a[1] is not None and b[1] is not None:
-                d = d + torch.dot(a[1], b[1])
-            return d
+        def fetch(per_neuron: list[list[Tensor]]) -> list[list[float]]:
+            """One host sync for all neurons' scalars."""
+            flat = torch.stack([t for ts in per_neuron for t in ts]).tolist()
+            out: list[list[float]] = []
+            k = 0
+            for ts in per_neuron:
+                out.append(flat[k : k + len(ts)])
+                k += len(ts)
+            return out
 
-        cs = [corr[n.weight] for n in active]
         # h starts at h_prev (x0 = h_prev / c); cold starts at zero.
         hs: list[tuple[Tensor, Tensor | None]] = []
         warm = False
@@ -584,54 +628,147 @@ class NeuronBoost(torch.optim.Optimizer):
             st = self.state[n.weight]
             if "h" in st:
                 warm = True
-                hw = st["h"].to(bw.dtype)
+                hw = st["h"]
+                if hw.dtype != bw.dtype:
+                    hw = hw.to(bw.dtype)
                 hb = None
                 if bb is not None and n.bias is not None:
                     hb_state = self.state[n.bias].get("h")
-                    hb = torch.zeros_like(bb) if hb_state is None else hb_state.to(bb.dtype)
+                    if hb_state is None:
+                        hb = torch.zeros_like(bb)
+                    else:
+                        hb = hb_state if hb_state.dtype == bb.dtype else hb_state.to(bb.dtype)
                 hs.append((hw, hb))
             else:
                 hs.append((torch.zeros_like(bw), None if bb is None else torch.zeros_like(bb)))
+
         # r0 = m − (Â + γ I_w)(h_prev / c): one product, skipped when every start is cold. The
         # products must be collective-consistent across ranks: a cold neuron multiplies zeros.
-        rs: list[tuple[Tensor, Tensor | None]]
+        rs: list[tuple[Tensor, Tensor | None]] = []
         if warm:
-            rs = []
-            ax = matvecs(hs, [1.0 / c for c in cs], [ridge / c for c in cs])
-            for (axw, axb), (bw, bb) in zip(ax, bs, strict=True):
-                rw = torch.sub(bw, axw, out=axw)
-                rb = None if (axb is None or bb is None) else torch.sub(bb, axb, out=axb)
-                rs.append((rw, rb))
-        else:
+            if dist_on:
+                # Gram neurons hold reduced Gram matrices; the others' local sums are reduced.
+                locs: list[tuple[Tensor, Tensor | None]] = []
+                flat: list[Tensor] = []
+                for i, n in enumerate(active):
+                    hw, hb = hs[i]
+                    if free[i]:
+                        aw, ab = n.vjp(n.jvp(hw, hb), hw, hb is not None)
+                        flat += [aw] if ab is None else [aw, ab]
+                    else:
+                        aw, ab = n.product(hw, hb, inv_n[i] / cs[i], ridge / cs[i])
+                    locs.append((aw, ab))
+                red = iter(self._all_reduce(flat, pg))
+                for i, (hw, _) in enumerate(hs):
+                    (bw, bb), (aw, ab) = bs[i], locs[i]
+                    if free[i]:
+                        sc = inv_n[i] / cs[i]
+                        aw = next(red).mul_(sc).add_(hw, alpha=ridge / cs[i])
+                        ab = None if ab is None else next(red).mul_(sc)
+                    rw = torch.sub(bw, aw, out=aw)
+                    rb = None if (ab is None or bb is None) else torch.sub(bb, ab, out=ab)
+                    rs.append((rw, rb))
+                del locs, red, flat, aw, ab  # the local (unreduced) sums
+            else:
+                for i, n in enumerate(active):
+                    (hw, hb), (bw, bb), c = hs[i], bs[i], cs[i]
+                    if free[i]:
+                        rw = torch.add(bw, hw, alpha=-ridge / c)
+                        rb = None if bb is None else bb.clone()
+                        n.vjp_add_(n.jvp(hw, hb), rw, rb, -inv_n[i] / c)
+                    else:
+                        aw, ab = n.product(hw, hb, inv_n[i] / c, ridge / c)
+                        rw = torch.sub(bw, aw, out=aw)
+                        rb = None if (ab is None or bb is None) else torch.sub(bb, ab, out=ab)
+                    rs.append((rw, rb))
+        elif iters > 1:  # the residual is updated in place: copy the right-hand side
             rs = [(bw.clone(), None if bb is None else bb.clone()) for bw, bb in bs]
+        else:
+            rs = list(bs)
         ps = [apply_p(i, rw, rb) for i, (rw, rb) in enumerate(rs)]  # p0 = z0
-        rz = torch.stack([dot(r, z) for r, z in zip(rs, ps, strict=True)]).tolist()
-        ones = [1.0] * nn_
-        ridges = [ridge] * nn_
+        rz = [math.fsum(v) for v in fetch([pair_dots(r, z) for r, z in zip(rs, ps, strict=True)])]
         for it in range(iters):
-            aps = matvecs(ps, ones, ridges)
-            paps = torch.stack([dot(ps[i], aps[i]) for i in range(nn_)]).tolist()
             last = it == iters - 1
-            zs: list[tuple[Tensor, Tensor | None]] = []
+            # pᵀ(Â + γ I_w)p per neuron, and what the residual update needs
+            us: list[list[Tensor] | None] = [None] * nn_
+            aps: list[tuple[Tensor, Tensor | None] | None] = [None] * nn_
+            scal: list[list[Tensor]] = []
+            flat = []
+            for i, n in enumerate(active):
+                pw, pb = ps[i]
+                if free[i]:
+                    u_i = n.jvp(pw, pb)
+                    pwf = pw.reshape(-1)
+                    scal.append([n.sq_norm(u_i), torch.dot(pwf, pwf)])
+                    if not dist_on:
+                        us[i] = u_i
+                    else:
+                        flat.append(scal[i][0].reshape(1))
+                        if not last:  # local Jᵀ(J p) sums, reduced for the residual update
+                            aw, ab = n.vjp(u_i, pw, pb is not None)
+                            aps[i] = (aw, ab)
+                            flat += [aw] if ab is None else [aw, ab]
+                            del aw, ab
+                    del u_i
+                else:
+                    ap = n.product(pw, pb, inv_n[i], ridge)
+                    aps[i] = ap
+                    scal.append(pair_dots(ps[i], ap))
+                    del ap
+            if dist_on and flat:
+                reduced = self._all_reduce(flat, pg)
+                del flat
+                k = 0
+                for i in range(nn_):
+                    if not free[i]:
+                        continue
+                    scal[i][0] = reduced[k][0]
+                    k += 1
+                    ap_i = aps[i]
+                    if ap_i is not None:
+                        has_b = ap_i[1] is not None
+                        aps[i] = (reduced[k], reduced[k + 1] if has_b else None)
+                        k += 2 if has_b else 1
+                    del ap_i
+                del reduced
+            vals = fetch(scal)
+            alphas: list[float] = []
             for i in range(nn_):
-                alpha = rz[i] / paps[i] if paps[i] > 0.0 and math.isfinite(paps[i]) else 0.0
+                # matrix-free: ‖J p‖²/N + γ‖p_w‖²; Gram: ⟨p, (Â + γ I_w)p⟩
+                pap = vals[i][0] * inv_n[i] + ridge * vals[i][1] if free[i] else math.fsum(vals[i])
+                alpha = rz[i] / pap if pap > 0.0 and math.isfinite(pap) else 0.0
+                alphas.append(alpha)
                 (hw, hb), (pw, pb) = hs[i], ps[i]
                 hw.add_(pw, alpha=alpha * cs[i])
                 if hb is not None and pb is not None:
                     hb.add_(pb, alpha=alpha * cs[i])
-                if last:
-                    continue
-                (rw, rb), (apw, apb) = rs[i], aps[i]
-                rw.add_(apw, alpha=-alpha)
-                if rb is not None and apb is not None:
-                    rb.add_(apb, alpha=-alpha)
-                aps[i] = (rw, None)  # drop Âp before z is allocated (peak memory)
-                del apw, apb
-                zs.append(apply_p(i, rw, rb))
             if last:
                 break
-            del aps
-            rz_new = torch.stack([dot(rs[i], zs[i]) for i in range(nn_)]).tolist()
+            zs: list[tuple[Tensor, Tensor | None]] = []
+            for i, n in enumerate(active):
+                alpha = alphas[i]
+                (rw, rb), (pw, _) = rs[i], ps[i]
+                u_j = us[i]
+                ap_i = aps[i]
+                if u_j is not None:  # r −= α(JᵀJ p / N + γ p_w), Jᵀ fused into the residual
+                    n.vjp_add_(u_j, rw, rb, -alpha * inv_n[i])
+                    rw.add_(pw, alpha=-alpha * ridge)
+                    us[i] = None
+                elif free[i]:  # reduced local sums
+                    assert ap_i is not None
+                    rw.add_(ap_i[0], alpha=-alpha * inv_n[i])
+                    if rb is not None and ap_i[1] is not None:
+                        rb.add_(ap_i[1], alpha=-alpha * inv_n[i])
+                    rw.add_(pw, alpha=-alpha * ridge)
+                else:
+                    assert ap_i is not None
+                    rw.add_(ap_i[0], alpha=-alpha)
+                    if rb is not None and ap_i[1] is not None:
+                        rb.add_(ap_i[1], alpha=-alpha)
+                aps[i] = None  # drop Âp (and J p) before z is allocated (peak memory)
+                del ap_i, u_j
+                zs.append(apply_p(i, rw, rb))
+            rz_new = [math.fsum(v) for v in fetch([pair_dots(rs[i], zs[i]) for i in range(nn_)])]
             for i in range(nn_):
                 beta = rz_new[i] / rz[i] if rz[i] > 0.0 else 0.0
                 (zw, zb), (pw, pb) = zs[i], ps[i]
