@@ -41,7 +41,9 @@ _BUDGETS: dict[tuple[str, str], Budget] = {
     ("quick", "mnist1d"): Budget(20, 128, 3, _LR5, 0.60, None),
     ("full", "fashion_mnist"): Budget(20, 128, 5, _LR5, 0.885, None),
     ("full", "fashion_mnist_cnn"): Budget(15, 128, 5, _LR5, 0.905, None),
-    ("full", "mnist1d"): Budget(60, 128, 5, _LR5, 0.70, None),
+    # 0.65: the baselines of a full run (commit 44210a6) reach 0.615–0.685 at epoch 30 of 60;
+    # the first setting, 0.70, was reached by none of their 10 final runs.
+    ("full", "mnist1d"): Budget(60, 128, 5, _LR5, 0.65, None),
 }
 
 
