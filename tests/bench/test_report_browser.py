@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 from _browser import find_chromium, render_report
 
-from boostprop.bench.report import build_report
-from boostprop.bench.reproduce import write_plan
-from boostprop.bench.store import ResultsStore
-from boostprop.bench.sweep import Comparison, run_comparisons
+from boostprop.bench.claims import get_claim
 
 _IMG_DATA = re.compile(r'src="data:image/png;base64,([^"]+)"')
 
@@ -28,26 +25,9 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A report built from a tiny results folder (iris, two recipes, two seeds)."""
-    out = tmp_path_factory.mktemp("report")
-    c = Comparison(
-        claim="adhoc",
-        id="iris_mlp",
-        title="iris MLP",
-        dataset="iris",
-        model="mlp",
-        model_kwargs={"widths": [8]},
-        recipes=("softmax-ce+sgd", "softmax-ce+adam"),
-        target=0.7,
-        epochs=2,
-        batch_size=16,
-        seeds=2,
-        lr_factors=(1.0,),
-    )
-    write_plan(out, "adhoc", [{"name": "adhoc", "comparisons": [c.to_dict()]}], "test")
-    run_comparisons([c], ResultsStore(out / "runs.jsonl"), progress=False)
-    return build_report(out)
+def report(smoke: Path) -> Path:
+    """The report of the smoke-size reproduction of every claim (conftest.py)."""
+    return smoke / "report.html"
 
 
 def test_report_renders_in_chromium(report: Path) -> None:
@@ -71,8 +51,11 @@ def test_report_renders_in_chromium(report: Path) -> None:
     assert seen["verdicts_heading"] and seen["verdict_table"]
     assert seen["verdict_header"][-1] == "verdict"
     assert len(seen["verdict_rows"]) == len(plan["claims"])
-    assert seen["verdict_cells"] == ["inconclusive"]  # the ad-hoc claim is descriptive only
-    assert seen["verdict_rows"][0][0] == "Ad-hoc sweep"
+    statuses = {"holds", "partly holds", "not reproduced", "inconclusive"}
+    assert len(seen["verdict_cells"]) == len(plan["claims"])
+    assert set(seen["verdict_cells"]) <= statuses
+    papers = [get_claim(e["name"]).paper for e in plan["claims"]]
+    assert [row[0] for row in seen["verdict_rows"]] == papers
 
 
 def test_broken_images_and_empty_verdict_table_are_detected(report: Path, tmp_path: Path) -> None:

@@ -150,6 +150,28 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def _bootstrap_pair(
+    a: ArrayLike,
+    b: ArrayLike,
+    statistic: Callable[[np.ndarray], float],
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    confidence: float,
+    n_boot: int,
+    seed: int,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``combine(statistic(a*), statistic(b*))`` over
+    independent resamples a*, b* of the two samples."""
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if xa.size == 0 or xb.size == 0:
+        raise ValueError("a, b: expected at least one value in each sample")
+    rng = np.random.default_rng(seed)
+    ia = rng.integers(0, xa.size, size=(n_boot, xa.size))
+    ib = rng.integers(0, xb.size, size=(n_boot, xb.size))
+    values = combine(_rowwise(statistic, xa[ia]), _rowwise(statistic, xb[ib]))
+    lo, hi = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
+
+
 def bootstrap_diff_ci(
     a: ArrayLike,
     b: ArrayLike,
@@ -160,15 +182,7 @@ def bootstrap_diff_ci(
     seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic(a) − statistic(b)`` (independent samples)."""
-    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if xa.size == 0 or xb.size == 0:
-        raise ValueError("a, b: expected at least one value in each sample")
-    rng = np.random.default_rng(seed)
-    ia = rng.integers(0, xa.size, size=(n_boot, xa.size))
-    ib = rng.integers(0, xb.size, size=(n_boot, xb.size))
-    diffs = _rowwise(statistic, xa[ia]) - _rowwise(statistic, xb[ib])
-    lo, hi = np.quantile(diffs, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return float(lo), float(hi)
+    return _bootstrap_pair(a, b, statistic, np.subtract, confidence, n_boot, seed)
 
 
 def bootstrap_ratio_ci(
@@ -182,17 +196,9 @@ def bootstrap_ratio_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic(a) / statistic(b)`` (independent samples of
     positive values, e.g. epochs to target)."""
-    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if xa.size == 0 or xb.size == 0:
-        raise ValueError("a, b: expected at least one value in each sample")
-    if np.any(xb <= 0):
+    if np.any(np.asarray(b, dtype=float) <= 0):
         raise ValueError("b: expected positive values (the ratio's denominator)")
-    rng = np.random.default_rng(seed)
-    ia = rng.integers(0, xa.size, size=(n_boot, xa.size))
-    ib = rng.integers(0, xb.size, size=(n_boot, xb.size))
-    ratios = _rowwise(statistic, xa[ia]) / _rowwise(statistic, xb[ib])
-    lo, hi = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return float(lo), float(hi)
+    return _bootstrap_pair(a, b, statistic, np.divide, confidence, n_boot, seed)
 
 
 @dataclass(frozen=True)

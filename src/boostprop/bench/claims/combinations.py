@@ -34,7 +34,7 @@ from boostprop.bench.claims.base import (
 )
 from boostprop.bench.claims.baselines import ADAM, standard_comparison
 from boostprop.bench.claims.munoz2025 import NB
-from boostprop.bench.claims.raiko2012 import AB, SCHEDULE
+from boostprop.bench.claims.raiko2012 import AB
 from boostprop.bench.recipes import Recipe, get_recipe, register_recipe
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.sweep import Comparison
@@ -44,50 +44,53 @@ SINGLES = {"expGB": EXPGB, "RLO": RLO, "NeuronBoost": NB, "shortcut": AB}
 
 _shortcut = get_recipe(AB)
 _nb = get_recipe(NB)
+
+
+def _with_neuronboost(loss: str, description: str) -> Recipe:
+    """``loss`` on the baseline MLP, optimised by NeuronBoost."""
+    return Recipe(f"{loss}+neuronboost", loss, "neuronboost", _nb.lr, description=description)
+
+
+def _on_shortcut(technique: str, loss: str, optimizer: str, lr: float, description: str) -> Recipe:
+    """``shortcut-ab+<technique>``: the shortcut network with α, β and its transformation
+    schedule, trained on ``loss`` by ``optimizer``."""
+    return Recipe(
+        f"shortcut-ab+{technique}",
+        loss,
+        optimizer,
+        lr,
+        model=_shortcut.model,
+        model_kwargs=_shortcut.model_kwargs,
+        hooks=_shortcut.hooks,
+        description=description,
+    )
+
+
 PAIRS: dict[tuple[str, str], Recipe] = {
-    ("expGB", "NeuronBoost"): Recipe(
-        "expboost+neuronboost",
+    ("expGB", "NeuronBoost"): _with_neuronboost("expboost", "expGB loss, NeuronBoost"),
+    ("RLO", "NeuronBoost"): _with_neuronboost(
+        "rooted-paper-k3", "RLO loss (paper form, k = 3), NeuronBoost"
+    ),
+    ("expGB", "shortcut"): _on_shortcut(
         "expboost",
-        "neuronboost",
-        _nb.lr,
-        description="expGB loss, NeuronBoost",
-    ),
-    ("RLO", "NeuronBoost"): Recipe(
-        "rooted-paper-k3+neuronboost",
-        "rooted-paper-k3",
-        "neuronboost",
-        _nb.lr,
-        description="RLO loss (paper form, k = 3), NeuronBoost",
-    ),
-    ("expGB", "shortcut"): Recipe(
-        "shortcut-ab+expboost",
         "expboost",
         _shortcut.optimizer,
         _shortcut.lr,
-        model=_shortcut.model,
-        model_kwargs=_shortcut.model_kwargs,
-        hooks=_shortcut.hooks,
-        description="shortcut network with α, β, expGB loss, SGD",
+        "shortcut network with α, β, expGB loss, SGD",
     ),
-    ("RLO", "shortcut"): Recipe(
-        "shortcut-ab+rooted-paper-k3",
+    ("RLO", "shortcut"): _on_shortcut(
+        "rooted-paper-k3",
         "rooted-paper-k3",
         _shortcut.optimizer,
         _shortcut.lr,
-        model=_shortcut.model,
-        model_kwargs=_shortcut.model_kwargs,
-        hooks=_shortcut.hooks,
-        description="shortcut network with α, β, RLO loss (paper form, k = 3), SGD",
+        "shortcut network with α, β, RLO loss (paper form, k = 3), SGD",
     ),
-    ("NeuronBoost", "shortcut"): Recipe(
-        "shortcut-ab+neuronboost",
+    ("NeuronBoost", "shortcut"): _on_shortcut(
+        "neuronboost",
         "softmax-ce",
         "neuronboost",
         _nb.lr,
-        model=_shortcut.model,
-        model_kwargs=_shortcut.model_kwargs,
-        hooks=(("transforms", SCHEDULE),),
-        description="shortcut network with α, β, cross-entropy, NeuronBoost",
+        "shortcut network with α, β, cross-entropy, NeuronBoost",
     ),
 }
 for _recipe in PAIRS.values():
