@@ -83,7 +83,11 @@ def test_autoencoder_removes_bottleneck_shortcuts() -> None:
     assert ae.bottleneck == 3
     skipping = {(m, k) for m in range(4, 7) for k in range(3)}
     assert not skipping & set(ae.connections)
-    assert {f"weights.{m}_{k}" for m, k in skipping}.isdisjoint(ae.state_dict())
+    kept = {(m, k) for m in range(1, 7) for k in range(m)} - skipping
+    sd = ae.state_dict()
+    assert {f"links.{m}_{k}.weight" for m, k in skipping}.isdisjoint(sd)
+    assert {f"links.{m}_{k}.weight" for m, k in kept} <= set(sd)
+    assert {f"{m}_{k}" for m, k in skipping}.isdisjoint(ae.links)
     assert len(ae.connections) == 21 - len(skipping)
     assert not ae.exact_compensation
 
@@ -183,3 +187,23 @@ def test_other_errors() -> None:
         hessian_analysis(net, torch.randn(4, 5), torch.randint(0, 3, (4,)), mus=[0.1, -1.0])
     with pytest.raises(ValueError, match="same number of samples"):
         hessian_analysis(net, torch.randn(4, 5), torch.randint(0, 3, (3,)))
+
+
+def test_loads_checkpoints_written_before_the_connections_were_linear_modules() -> None:
+    """Old keys ``weights.m_k`` / ``biases.i`` (boostprop before nn.Linear links) still load."""
+    torch.manual_seed(4)
+    net = ShortcutMLP([5, 4, 3, 2], transforms="alpha_beta")
+    old = {}
+    for key, value in net.state_dict().items():
+        if key.startswith("links.") and key.endswith(".weight"):
+            old["weights." + key.split(".")[1]] = value
+        elif key.startswith("links.") and key.endswith(".bias"):
+            m = int(key.split(".")[1].split("_")[0])
+            old[f"biases.{m - 1}"] = value
+        else:
+            old[key] = value
+    assert "weights.3_0" in old and "biases.2" in old
+    fresh = ShortcutMLP([5, 4, 3, 2], transforms="alpha_beta")
+    fresh.load_state_dict(old)  # strict: every key found, none left over
+    x = torch.randn(7, 5)
+    torch.testing.assert_close(fresh(x), net(x))

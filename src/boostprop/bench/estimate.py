@@ -7,6 +7,11 @@ the estimate is ``runs × (epochs × steps per epoch × step time + epochs × ev
 divided by the number of parallel jobs. Claims' extra experiments (the convex solver, the Hessian
 analysis, the autoencoder) are not recipe runs and are not included: the estimate says so.
 
+A recipe's training hooks are timed in their first steps, so a schedule that is dearer early (the
+shortcut networks' transformation updates, every step for the first 200 steps, then once per
+epoch) is charged its early cost throughout: an upper bound for those recipes (about 2× their
+step cost on Fashion-MNIST).
+
 Example:
     >>> # rows = estimate("full", only=["baselines"]); sum(r.seconds for r in rows)
 """
@@ -88,7 +93,7 @@ def estimate(
         if only
         else [c.name for c in sorted(CLAIMS.values(), key=lambda c: c.rank) if c.in_reproduce]
     )
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # tuning run key -> the tuning metric that selected from it
     todo = []
     for name in names:
         for c in get_claim(name).comparisons(preset):
@@ -97,8 +102,11 @@ def estimate(
             for recipe in c.recipes:
                 specs = [s for s in c.tune_specs() if s.recipe == recipe]
                 keys = {s.key() for s in specs}
-                n_new = len(keys - seen) + (c.seeds if not keys <= seen else 0)
-                seen |= keys
+                # the seeds are shared only if the same runs were tuned by the same metric
+                shared = all(seen.get(k) == c.tune_metric for k in keys)
+                n_new = len(keys - seen.keys()) + (0 if shared else c.seeds)
+                for k in keys:
+                    seen.setdefault(k, c.tune_metric)
                 if n_new:
                     todo.append((name, c, recipe, specs[0], n_new))
     rows = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -188,6 +188,21 @@ class ShortcutMLP(nn.Module):
         )
         self.units = nn.ModuleList([TransformedTanh(h) for h in self.sizes[1:-1]])
         self.reset_parameters()
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        """Also read checkpoints written before the connections were ``nn.Linear`` modules
+        (keys ``weights.m_k`` and ``biases.i``)."""
+        for key in [
+            k for k in state_dict if k.startswith((prefix + "weights.", prefix + "biases."))
+        ]:
+            kind, _, index = key[len(prefix) :].partition(".")
+            if kind == "weights":
+                new = f"links.{index}.weight"
+            else:
+                m = int(index) + 1
+                new = f"links.{self._key(m, m - 1)}.bias"
+            state_dict[prefix + new] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     @staticmethod
     def _key(m: int, k: int) -> str:

@@ -128,6 +128,7 @@ class BaselinesClaim(Claim):
             if ratio is None:
                 statuses.append("inconclusive")
                 details.append(f"{cid}: no finished runs")
+                effects.append(f"{cid}: no finished runs")
                 continue
             statuses.append("holds" if ratio[0] < 1 else "not reproduced")
             gap = accuracy_gap(s, ADAM, SGD)
@@ -137,9 +138,7 @@ class BaselinesClaim(Claim):
                 else "test accuracy: fewer than two finished runs on a side"
             )
             details.append(f"{cid}: Adam/SGD {describe_speed(ratio, 'epochs')}; {acc}")
-            effects.append(
-                f"{s.comparison.dataset}: Adam/SGD {ratio_effect(s, ADAM, SGD)}, {gap_effect(gap)}"
-            )
+            effects.append(f"{cid}: Adam/SGD {ratio_effect(s, ADAM, SGD)}, {gap_effect(gap)}")
         return Verdict(
             combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
         )

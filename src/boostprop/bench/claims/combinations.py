@@ -141,6 +141,7 @@ class CombinationsClaim(Claim):
                 if any(not len(t.values) for t in medians.values()):
                     statuses.append("inconclusive")
                     details.append(f"{label}: not enough finished runs")
+                    effects.append(f"{label}: too few runs")
                     continue
                 better = min((single_a, single_b), key=lambda r: medians[r].median)
                 gap = accuracy_gap(s, pair, better)

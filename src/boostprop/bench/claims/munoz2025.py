@@ -102,6 +102,7 @@ class MunozClaim(Claim):
             if ratio is None:
                 statuses.append("inconclusive")
                 details.append(f"{cid}: no finished runs")
+                effects.append(f"{cid}: no finished runs")
                 continue
             statuses.append("holds" if ratio[0] < 1 else "not reproduced")
             step = s[NB].step_seconds / s[SGD].step_seconds if s[SGD].step_seconds > 0 else math.nan

@@ -105,10 +105,12 @@ class OlandClaim(Claim):
                 if failed(s, cand) and not failed(s, base):
                     statuses.append("not reproduced")
                     details.append(f"{cid} / {opt}: {describe_failure(s, cand)}")
+                    effects.append(f"{cid}/{opt}: expGB failed")
                     continue
                 if ratio is None or gap is None:
                     statuses.append("inconclusive")
                     details.append(f"{cid} / {opt}: not enough finished runs")
+                    effects.append(f"{cid}/{opt}: too few runs")
                     continue
                 lower = gap[0] < 0 and gap[2] < 0.05
                 ok = ratio[0] <= MAX_EPOCH_RATIO and not lower
@@ -118,8 +120,7 @@ class OlandClaim(Claim):
                     f"test accuracy {gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}"
                 )
                 effects.append(
-                    f"{s.comparison.dataset}/{opt}: expGB/CE {ratio_effect(s, cand, base)}, "
-                    f"{gap_effect(gap)}"
+                    f"{cid}/{opt}: expGB/CE {ratio_effect(s, cand, base)}, {gap_effect(gap)}"
                 )
         return Verdict(
             combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)

@@ -253,6 +253,7 @@ class RaikoClaim(Claim):
             if r_plain is None or r_none is None:
                 statuses.append("inconclusive")
                 details.append(f"{cid}: not enough finished runs")
+                effects.append(f"{cid}: too few runs")
                 continue
             statuses.append("holds" if r_plain[0] < 1 and r_none[0] < 1 else "not reproduced")
             gamma = speed_ratio(s, ABG, AB)
@@ -268,7 +269,7 @@ class RaikoClaim(Claim):
                 f"shortcut-none {describe_speed(r_none, 'epochs')}; {gtext}"
             )
             effects.append(
-                f"{s.comparison.dataset}: α,β vs plain tanh {ratio_effect(s, AB, PLAIN)}, "
+                f"{cid}: α,β vs plain tanh {ratio_effect(s, AB, PLAIN)}, "
                 f"{gap_effect(accuracy_gap(s, AB, PLAIN))}"
             )
         path = out_dir / "hessian.json"

@@ -189,10 +189,12 @@ class WangClaim(Claim):
                     details.append(
                         f"{cid} / {opt}: the cross-entropy baseline has too few finished runs"
                     )
+                    effects.append(f"{cid}/{opt}: too few CE runs")
                     continue
                 if not done:
                     statuses.append("not reproduced")
                     details.append(f"{cid} / {opt}: every RLO recipe failed (diverged or errored)")
+                    effects.append(f"{cid}/{opt}: every RLO recipe failed")
                     continue
                 # the best RLO variant is chosen on validation accuracy, never on the test set
                 best = max(done, key=lambda r: float(s[r].final_val_acc.mean()))
@@ -207,8 +209,7 @@ class WangClaim(Claim):
                     f"{describe_speed(ratio, 'epochs')}"
                 )
                 effects.append(
-                    f"{s.comparison.dataset}/{opt}: best RLO − CE {gap_effect(gap)}, "
-                    f"{ratio_effect(s, best, base)}"
+                    f"{cid}/{opt}: best RLO − CE {gap_effect(gap)}, {ratio_effect(s, best, base)}"
                 )
         return Verdict(
             combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
