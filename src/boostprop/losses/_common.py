@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -253,3 +254,36 @@ def reduce(per_sample: Tensor, t: Targets, reduction: str) -> Tensor:
     if t.weight_y is not None:
         return total / t.weight_y.sum()
     return total / per_sample.numel()
+
+
+class CrossEntropyConventions(torch.nn.Module):
+    """Base of the loss modules: the state every ``cross_entropy``-style loss module holds
+    (``weight`` as a buffer, ``ignore_index``, ``reduction``, ``label_smoothing``), checked once.
+
+    Subclasses pass :meth:`conventions` to their functional form.
+    """
+
+    def __init__(
+        self,
+        *,
+        weight: Tensor | None,
+        ignore_index: int,
+        reduction: str,
+        label_smoothing: float,
+    ) -> None:
+        super().__init__()
+        check_reduction(reduction)
+        self.weight: Tensor | None
+        self.register_buffer("weight", weight)
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.label_smoothing = label_smoothing
+
+    def conventions(self) -> dict[str, Any]:
+        """The keyword arguments shared with ``cross_entropy``, for the functional form."""
+        return {
+            "weight": self.weight,
+            "ignore_index": self.ignore_index,
+            "reduction": self.reduction,
+            "label_smoothing": self.label_smoothing,
+        }

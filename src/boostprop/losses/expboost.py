@@ -24,10 +24,11 @@ import math
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from ._common import (
+    CrossEntropyConventions,
     Targets,
     as_compute_dtype,
     check_finite,
@@ -264,7 +265,7 @@ def cubic_boost_loss(
     )
 
 
-class ExpBoostLoss(nn.Module):
+class ExpBoostLoss(CrossEntropyConventions):
     """Module form of :func:`exp_boost_loss`.
 
     Example:
@@ -282,15 +283,14 @@ class ExpBoostLoss(nn.Module):
         label_smoothing: float = 0.0,
         max_logit: float = 30.0,
     ) -> None:
-        super().__init__()
-        check_reduction(reduction)
+        super().__init__(
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+        )
         self.alpha = check_positive("alpha", alpha)
         self.beta = check_finite("beta", beta)
-        self.weight: Tensor | None
-        self.register_buffer("weight", weight)
-        self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.label_smoothing = label_smoothing
         self.max_logit = check_finite("max_logit", max_logit)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -299,10 +299,7 @@ class ExpBoostLoss(nn.Module):
             target,
             alpha=self.alpha,
             beta=self.beta,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
+            **self.conventions(),
             max_logit=self.max_logit,
         )
 
@@ -310,7 +307,7 @@ class ExpBoostLoss(nn.Module):
         return f"alpha={self.alpha}, beta={self.beta}, reduction={self.reduction!r}"
 
 
-class CubicBoostLoss(nn.Module):
+class CubicBoostLoss(CrossEntropyConventions):
     """Module form of :func:`cubic_boost_loss`.
 
     Example:
@@ -327,15 +324,14 @@ class CubicBoostLoss(nn.Module):
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__()
-        check_reduction(reduction)
+        super().__init__(
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+        )
         self.alpha = check_positive("alpha", alpha)
         self.beta = check_finite("beta", beta)
-        self.weight: Tensor | None
-        self.register_buffer("weight", weight)
-        self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return cubic_boost_loss(
@@ -343,10 +339,7 @@ class CubicBoostLoss(nn.Module):
             target,
             alpha=self.alpha,
             beta=self.beta,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
+            **self.conventions(),
         )
 
     def extra_repr(self) -> str:

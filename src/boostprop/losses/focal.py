@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._common import check_class_vector
+from ._common import CrossEntropyConventions, check_class_vector
 from ._softmax import TermWithSlope, softmax_family_loss
 
 __all__ = ["FocalLoss", "focal_loss"]
@@ -92,7 +92,7 @@ def focal_loss(
     )
 
 
-class FocalLoss(nn.Module):
+class FocalLoss(CrossEntropyConventions):
     """Module form of :func:`focal_loss`.
 
     Example:
@@ -109,14 +109,14 @@ class FocalLoss(nn.Module):
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+        )
         self.gamma = gamma
         self.alpha = alpha
-        self.weight: Tensor | None
-        self.register_buffer("weight", weight)
-        self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return focal_loss(
@@ -124,10 +124,7 @@ class FocalLoss(nn.Module):
             target,
             gamma=self.gamma,
             alpha=self.alpha,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
+            **self.conventions(),
         )
 
     def extra_repr(self) -> str:

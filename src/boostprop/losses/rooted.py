@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ._common import (
+    CrossEntropyConventions,
     as_compute_dtype,
     check_finite,
     check_positive,
@@ -158,7 +159,7 @@ def binary_rooted_logistic_loss(
         return loss
 
 
-class RootedLogisticLoss(nn.Module):
+class RootedLogisticLoss(CrossEntropyConventions):
     """Module form of :func:`rooted_logistic_loss`.
 
     Example:
@@ -178,18 +179,17 @@ class RootedLogisticLoss(nn.Module):
         label_smoothing: float = 0.0,
         max_exponent: float = 30.0,
     ) -> None:
-        super().__init__()
-        check_reduction(reduction)
+        super().__init__(
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+        )
         self.k = check_positive("k", k)
         self.m = None if m is None else check_positive("m", m)
         if form not in FORMS:
             raise ValueError(f"form: expected one of {FORMS}, got {form!r}")
         self.form = form
-        self.weight: Tensor | None
-        self.register_buffer("weight", weight)
-        self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.label_smoothing = label_smoothing
         self.max_exponent = check_finite("max_exponent", max_exponent)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -199,10 +199,7 @@ class RootedLogisticLoss(nn.Module):
             k=self.k,
             m=self.m,
             form=self.form,
-            weight=self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
-            label_smoothing=self.label_smoothing,
+            **self.conventions(),
             max_exponent=self.max_exponent,
         )
 
