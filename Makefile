@@ -8,6 +8,8 @@ TORCH_SPEC ?= torch==2.13.0
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 OUT ?= reports/quick
 JOBS ?= 2
+# the extras the test suite needs (every integration is tested, none is skipped)
+EXTRAS ?= dev,ray,lightning,hf
 
 .PHONY: help setup venv data browser test lint reproduce reproduce-full bench clean
 
@@ -24,7 +26,7 @@ $(BIN)/python:
 # torch first, pinned to the CPU wheel on disk, so that nothing later pulls a CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[dev]" "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]" "$(TORCH_SPEC)"
 	touch $@
 
 venv: $(VENV)/.installed
