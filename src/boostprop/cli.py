@@ -195,6 +195,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from boostprop.bench.executors import LocalExecutor
     from boostprop.bench.report import RUNS_FILE, build_report
     from boostprop.bench.reproduce import write_plan
     from boostprop.bench.store import ResultsStore
@@ -229,7 +230,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     run_comparisons(
         [comparison],
         ResultsStore(args.out / RUNS_FILE),
-        jobs=args.jobs,
+        executor=LocalExecutor(args.jobs),
         progress=not args.no_progress,
     )
     html = build_report(args.out)

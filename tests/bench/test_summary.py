@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from boostprop.bench.executors import LocalExecutor
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.summary import budget_seconds, summarize_comparison, summarize_recipe
-from boostprop.bench.sweep import Comparison, execute
+from boostprop.bench.sweep import Comparison
 
 
 def _comparison(**kw: object) -> Comparison:
@@ -92,8 +93,8 @@ def test_errored_runs_are_run_again(tmp_path) -> None:  # type: ignore[no-untype
     spec = c.tune_specs()[0]
     store = ResultsStore(tmp_path / "runs.jsonl")
     store.append({**spec.to_dict(), "key": spec.key(), "status": "error", "error": "boom"})
-    execute([spec], store, progress=False)
+    LocalExecutor().execute([spec], store, progress=False)
     statuses = [r["status"] for r in store.records()]
     assert statuses == ["error", "ok"]
-    execute([spec], store, progress=False)  # a finished run is not redone
+    LocalExecutor().execute([spec], store, progress=False)  # a finished run is not redone
     assert len(list(store.records())) == 2

@@ -20,6 +20,7 @@ from typing import Any
 from boostprop.bench.claims import CLAIMS, ExtraContext, get_claim
 from boostprop.bench.claims.base import check_preset
 from boostprop.bench.environment import environment
+from boostprop.bench.executors import LocalExecutor
 from boostprop.bench.report import PLAN_FILE, RUNS_FILE, build_report
 from boostprop.bench.store import ResultsStore, write_json_atomic
 from boostprop.bench.sweep import Comparison, run_comparisons
@@ -88,7 +89,7 @@ def reproduce(
     for (_entry, comparisons), name in zip(planned, names, strict=True):
         if progress:
             print(f"[{name}] {len(comparisons)} comparison(s)", file=sys.stderr, flush=True)
-        run_comparisons(comparisons, store, jobs=jobs, progress=progress)
+        run_comparisons(comparisons, store, executor=LocalExecutor(jobs), progress=progress)
         claim_dir = out_dir / name
         claim_dir.mkdir(parents=True, exist_ok=True)
         get_claim(name).run_extras(ExtraContext(preset, claim_dir, jobs=jobs, progress=progress))

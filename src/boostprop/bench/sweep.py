@@ -18,18 +18,13 @@ Example:
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-import torch
-from tqdm.auto import tqdm
-
+from boostprop.bench.executors import Executor, LocalExecutor
 from boostprop.bench.recipes import get_recipe
-from boostprop.bench.runner import RunSpec, run
+from boostprop.bench.runner import RunSpec
 from boostprop.bench.store import ResultsStore
 from boostprop.data import get_dataset
 from boostprop.models import MODELS
@@ -168,80 +163,18 @@ def select_learning_rates(
     return best
 
 
-ProgressFactory = Callable[..., Any]
-
-
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
-def execute(
-    specs: Sequence[RunSpec],
-    store: ResultsStore,
-    *,
-    jobs: int = 1,
-    desc: str = "runs",
-    progress: bool = True,
-) -> None:
-    """Run the specs not yet in ``store``, appending each record as soon as it finishes.
-
-    A run recorded as ``"error"`` (an exception, e.g. missing data or a bug since fixed) is run
-    again; ``"ok"`` and ``"diverged"`` runs are results and are kept. ``jobs > 1`` runs
-    independent runs in that many spawned processes, each with ``cpu_count // jobs`` torch
-    threads (always in the pool, so every run of a sweep has the same thread count).
-    """
-    if jobs < 1:
-        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
-    done = store.keys(skip_status=("error",))
-    pending = [s for s in specs if s.key() not in done]
-    bar = tqdm(
-        total=len(specs),
-        initial=len(specs) - len(pending),
-        desc=desc,
-        disable=not progress,
-        unit="run",
-        leave=False,
-    )
-    try:
-        if jobs == 1 or not pending:
-            for spec in pending:
-                bar.set_postfix_str(f"{spec.recipe} lr={spec.lr:g} seed={spec.seed}")
-                store.append(run(spec))
-                bar.update()
-            return
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
-        ) as pool:
-            futures: set[Future[dict[str, Any]]] = {pool.submit(run, s) for s in pending}
-            try:
-                while futures:
-                    finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        store.append(fut.result())
-                        bar.update()
-            except BaseException:
-                # keep what has finished, drop what has not started, do not wait for the rest
-                for fut in futures:
-                    if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        store.append(fut.result())
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    finally:
-        bar.close()
-
-
 def run_comparisons(
     comparisons: Sequence[Comparison],
     store: ResultsStore,
     *,
-    jobs: int = 1,
+    executor: Executor | None = None,
     progress: bool = True,
 ) -> None:
-    """Tune every comparison's recipes, then run the seeds of the selected learning rates."""
+    """Tune every comparison's recipes, then run the seeds of the selected learning rates
+    (on ``executor``, the local process by default)."""
+    executor = executor or LocalExecutor()
     tune = [s for c in comparisons for s in c.tune_specs()]
-    execute(tune, store, jobs=jobs, desc="tuning learning rates", progress=progress)
+    executor.execute(tune, store, desc="tuning learning rates", progress=progress)
     records = list(store.records())
     finals = [s for c in comparisons for s in c.final_specs(select_learning_rates(c, records))]
-    execute(finals, store, jobs=jobs, desc="seeds of the tuned setting", progress=progress)
+    executor.execute(finals, store, desc="seeds of the tuned setting", progress=progress)

@@ -1,0 +1,135 @@
+"""Executors: who trains the runs of a plan. The local process pool by default; Ray for a cluster.
+
+An executor takes run specifications and a :class:`~boostprop.bench.store.ResultsStore`, trains
+the specifications the store does not hold yet (a record with status ``"error"`` is retried; an
+``"ok"`` or ``"diverged"`` record is a result and is kept), and appends each record *in the
+driver process* as soon as it finishes. Every executor therefore writes the same records to the
+same store, and an interrupted sweep loses at most the runs in flight.
+
+Executors are layer 2 of the harness (see ``ARCHITECTURE.md``): they know the runner and the
+store, nothing above them.
+
+Example:
+    >>> LocalExecutor(jobs=2).jobs
+    2
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+import torch
+from tqdm.auto import tqdm
+
+from boostprop.bench.runner import RunSpec, run
+from boostprop.bench.store import ResultsStore
+
+RETRIED_STATUSES = ("error",)  # a record with this status is trained again
+
+
+class Executor(Protocol):
+    """What the sweep needs from an executor (see :class:`LocalExecutor`)."""
+
+    def execute(
+        self,
+        specs: Sequence[RunSpec],
+        store: ResultsStore,
+        *,
+        desc: str = "runs",
+        progress: bool = True,
+    ) -> None:
+        """Train the specs not yet in ``store``, appending each record as it finishes."""
+        ...
+
+
+def pending_specs(specs: Sequence[RunSpec], store: ResultsStore) -> list[RunSpec]:
+    """The specs of ``specs`` that ``store`` holds no result for (duplicates dropped, order kept).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> store = ResultsStore(pathlib.Path(tempfile.mkdtemp()) / "runs.jsonl")
+        >>> pending_specs([], store)
+        []
+    """
+    done = store.keys(skip_status=RETRIED_STATUSES)
+    seen: set[str] = set()
+    out = []
+    for spec in specs:
+        key = spec.key()
+        if key not in done and key not in seen:
+            seen.add(key)
+            out.append(spec)
+    return out
+
+
+def progress_bar(total: int, done: int, desc: str, progress: bool) -> Any:
+    """The sweep's progress bar (``total`` runs of which ``done`` are already finished)."""
+    return tqdm(total=total, initial=done, desc=desc, disable=not progress, unit="run", leave=False)
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+class LocalExecutor:
+    """Runs on this machine: in this process (``jobs=1``) or in a pool of ``jobs`` spawned
+    processes, each with ``cpu_count // jobs`` torch threads (always in the pool when
+    ``jobs > 1``, so every run of a sweep has the same thread count).
+
+    Example:
+        >>> LocalExecutor().jobs
+        1
+    """
+
+    def __init__(self, jobs: int = 1, *, run_fn: Callable[[RunSpec], dict[str, Any]] = run):
+        if not isinstance(jobs, int) or jobs < 1:
+            raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+        self.jobs = jobs
+        self.run_fn = run_fn
+
+    def execute(
+        self,
+        specs: Sequence[RunSpec],
+        store: ResultsStore,
+        *,
+        desc: str = "runs",
+        progress: bool = True,
+    ) -> None:
+        """Train the specs not yet in ``store``, appending each record as soon as it finishes."""
+        pending = pending_specs(specs, store)
+        unique = len({s.key() for s in specs})
+        bar = progress_bar(unique, unique - len(pending), desc, progress)
+        try:
+            if self.jobs == 1 or not pending:
+                for spec in pending:
+                    bar.set_postfix_str(f"{spec.recipe} lr={spec.lr:g} seed={spec.seed}")
+                    store.append(self.run_fn(spec))
+                    bar.update()
+                return
+            threads = max(1, (os.cpu_count() or 1) // self.jobs)
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                self.jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+            ) as pool:
+                futures: set[Future[dict[str, Any]]] = {
+                    pool.submit(self.run_fn, s) for s in pending
+                }
+                try:
+                    while futures:
+                        finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+                        for fut in finished:
+                            store.append(fut.result())
+                            bar.update()
+                except BaseException:
+                    # keep what has finished, drop what has not started, do not wait for the rest
+                    for fut in futures:
+                        if fut.done() and not fut.cancelled() and fut.exception() is None:
+                            store.append(fut.result())
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+        finally:
+            bar.close()
