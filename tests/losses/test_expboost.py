@@ -61,10 +61,10 @@ def test_mse_of_boosted_output_is_a_different_method() -> None:
     assert not torch.allclose(za.grad, zb.grad)
 
 
-def test_linear_continuation_beyond_max_logit() -> None:
+def test_linear_continuation_beyond_max_exponent() -> None:
     c = 5.0
     z = torch.tensor([[4.0, 5.0, 7.5]], dtype=torch.float64, requires_grad=True)
-    loss = exp_boost_loss(z, torch.tensor([0]), alpha=1.0, max_logit=c, reduction="sum")
+    loss = exp_boost_loss(z, torch.tensor([0]), alpha=1.0, max_exponent=c, reduction="sum")
     loss.backward()
     expected = math.exp(4.0) + math.exp(5.0) + math.exp(c) * (1 + 7.5 - c) - 4.0
     assert loss.item() == pytest.approx(expected, rel=1e-12)
@@ -74,7 +74,7 @@ def test_linear_continuation_beyond_max_logit() -> None:
     # C¹ at the cap: value and slope from both sides agree
     for side in (c - 1e-7, c + 1e-7):
         zz = torch.tensor([[side, 0.0]], dtype=torch.float64, requires_grad=True)
-        value = exp_boost_loss(zz, torch.tensor([1]), alpha=1.0, max_logit=c)
+        value = exp_boost_loss(zz, torch.tensor([1]), alpha=1.0, max_exponent=c)
         value.backward()
         assert zz.grad is not None
         assert zz.grad[0, 0].item() == pytest.approx(math.exp(c), rel=1e-6)
@@ -149,7 +149,7 @@ def test_modules_match_functional() -> None:
     w = torch.rand(5, dtype=torch.float64)
     kw = {"alpha": 0.2, "beta": 0.1, "weight": w, "label_smoothing": 0.1, "reduction": "sum"}
     torch.testing.assert_close(
-        ExpBoostLoss(**kw, max_logit=3.0)(z, y), exp_boost_loss(z, y, **kw, max_logit=3.0)
+        ExpBoostLoss(**kw, max_exponent=3.0)(z, y), exp_boost_loss(z, y, **kw, max_exponent=3.0)
     )
     torch.testing.assert_close(CubicBoostLoss(**kw)(z, y), cubic_boost_loss(z, y, **kw))
     assert "alpha=0.2" in repr(ExpBoostLoss(alpha=0.2))

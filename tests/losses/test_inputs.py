@@ -72,7 +72,7 @@ def test_ignore_index_is_not_out_of_range() -> None:
     [
         (lambda: exp_boost_loss(Z, Y, alpha=0.0), "alpha"),
         (lambda: exp_boost_loss(Z, Y, alpha=-1.0), "alpha"),
-        (lambda: exp_boost_loss(Z, Y, max_logit=math.nan), "max_logit"),
+        (lambda: exp_boost_loss(Z, Y, max_exponent=math.nan), "max_exponent"),
         (lambda: cubic_boost_loss(Z, Y, alpha=0.0), "alpha"),
         (lambda: exp_boost_loss(Z, Y, beta=math.inf), "beta"),
         (lambda: rooted_logistic_loss(Z, Y, k=0.0), "k"),

@@ -10,18 +10,24 @@ label smoothing and probability targets:
 
 * class-index targets: ``t̃ = (1 − ε)·onehot(y) + ε/C``; ignored positions contribute 0;
   ``reduction="mean"`` divides by ``Σ_i weight[y_i]`` over the non-ignored positions (the plain count
-  without ``weight``), also for the smoothing part;
+  without ``weight``), also for the smoothing part; when nothing is counted the mean is NaN (as for
+  ``cross_entropy``) and its gradient is zero;
 * probability targets: ``t̃ = (1 − ε)·t + ε/C``; ``reduction="mean"`` divides by the number of
   positions ``N·d1·...`` (the weights do not enter the divisor).
+
+Two evaluation paths share these conventions (see :func:`run_kernel`): a plain differentiable
+expression (used under ``torch.compile``, ``torch.func`` and forward-mode AD, and differentiated by
+autograd for every derivative beyond the first) and, in eager mode, a custom autograd function with a
+hand-written, memory-saving first derivative. Nothing in either path reads a tensor value on the
+host; the checks that need values (label range, non-negative weights) run only in eager mode on CPU
+tensors, where they cost no device synchronisation.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+import warnings
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
@@ -31,17 +37,16 @@ REDUCTIONS = ("none", "mean", "sum")
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
-@dataclass(frozen=True)
-class Targets:
+class Targets(NamedTuple):
     """Validated targets of one call, in the class-dim-1 layout of the input.
 
     Attributes:
         kind: ``"index"`` or ``"prob"``.
-        index: class indices with ignored positions replaced by 0, shape ``(N, d1, ...)``
+        labels: class indices with ignored positions replaced by 0, shape ``(N, d1, ...)``
             (``None`` for probability targets).
-        valid: float mask (1 = counted) of shape ``(N, d1, ...)``, ``None`` when nothing is ignored.
-        weight_y: ``weight[index] · valid`` (or ``valid``/``None`` without weight) — the coefficient
-            of the one-hot part, before label smoothing.
+        valid: float mask (1 = counted) of shape ``(N, d1, ...)`` for class-index targets.
+        weight_y: ``weight[index] · valid`` (``valid`` without weight) — the coefficient of the
+            one-hot part before label smoothing, and the terms of the ``mean`` divisor.
         prob: the probability targets (``None`` for index targets), not smoothed.
         weight: per-class weight ``(C,)`` or ``None``.
         label_smoothing: ε.
@@ -50,7 +55,7 @@ class Targets:
     """
 
     kind: str
-    index: Tensor | None
+    labels: Tensor | None
     valid: Tensor | None
     weight_y: Tensor | None
     prob: Tensor | None
@@ -58,6 +63,30 @@ class Targets:
     label_smoothing: float
     num_classes: int
     unbatched: bool
+
+
+def values_readable(*tensors: Tensor | None) -> bool:
+    """True where reading tensor values on the host is free and allowed: eager mode, CPU tensors.
+
+    False under ``torch.compile`` / ``torch.export`` tracing, inside ``torch.func`` transforms,
+    under ``torch.jit.trace`` and for tensors on any other device (CUDA, meta, ...), where a value
+    check would be a host synchronisation or a graph break.
+    """
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return False
+    if torch._C._are_functorch_transforms_active():
+        return False
+    return all(t is None or t.device.type == "cpu" for t in tensors)
+
+
+def eager_autograd() -> bool:
+    """True where the eager custom autograd functions may run: not compiling or tracing, no
+    ``torch.func`` transform and no forward-mode AD level active."""
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return False
+    if torch._C._are_functorch_transforms_active():
+        return False
+    return bool(torch.autograd.forward_ad._current_level < 0)
 
 
 def saved_buffer_is_free() -> bool:
@@ -68,6 +97,61 @@ def saved_buffer_is_free() -> bool:
     """
     keep_graph = getattr(torch._C._autograd, "_get_current_graph_task_keep_graph", None)
     return keep_graph is not None and not keep_graph()
+
+
+class Kernel(Protocol):
+    """One loss evaluation on fixed targets: a plain expression and a fast eager forward/backward.
+
+    ``expression(z)`` is differentiable to every order; ``forward(z)`` returns the same value and
+    the tensors ``backward`` needs; ``backward(saved, grad_out, reuse)`` returns the first
+    derivative and may overwrite ``saved`` (never ``z``) when ``reuse`` is true.
+    """
+
+    def expression(self, z: Tensor) -> Tensor:
+        """Per-position loss as differentiable torch operations."""
+        ...
+
+    def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Per-position loss without autograd, and the tensors for :meth:`backward`."""
+        ...
+
+    def backward(self, z: Tensor, saved: list[Tensor], grad_out: Tensor, reuse: bool) -> Tensor:
+        """Gradient with respect to ``z`` for the incoming per-position gradient ``grad_out``."""
+        ...
+
+
+class _FastPath(torch.autograd.Function):
+    """Eager evaluation of a :class:`Kernel` with its hand-written first derivative.
+
+    When the backward pass itself is recorded (``create_graph=True``: Hessians, gradient penalties),
+    the gradient is instead taken by autograd from the plain expression, so that every higher
+    derivative is exact and the returned gradient is differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, z: Tensor, kernel: Kernel) -> Tensor:
+        out, saved = kernel.forward(z)
+        ctx.save_for_backward(z, *saved)
+        ctx.kernel = kernel
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, None]:
+        z, *saved = ctx.saved_tensors
+        kernel: Kernel = ctx.kernel
+        if torch.is_grad_enabled():  # create_graph=True
+            with torch.enable_grad():
+                (grad,) = torch.autograd.grad(kernel.expression(z), z, grad_out, create_graph=True)
+            return grad, None
+        return kernel.backward(z, saved, grad_out, saved_buffer_is_free()), None
+
+
+def run_kernel(z: Tensor, kernel: Kernel) -> Tensor:
+    """Per-position loss: the fast custom function in eager mode, else the plain expression."""
+    if eager_autograd():
+        out: Tensor = _FastPath.apply(z, kernel)
+        return out
+    return kernel.expression(z)
 
 
 def check_reduction(reduction: str) -> None:
@@ -98,6 +182,25 @@ def check_finite(name: str, value: float) -> float:
     return v
 
 
+def resolve_cap(max_exponent: float, legacy: float | None, legacy_name: str) -> float:
+    """The overflow cap ``max_exponent``, accepting a deprecated alias (with a DeprecationWarning)."""
+    if legacy is not None:
+        warnings.warn(
+            f"{legacy_name} is deprecated, use max_exponent (same meaning)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return check_finite(legacy_name, legacy)
+    return check_finite("max_exponent", max_exponent)
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """``reduction`` from torch's deprecated ``size_average``/``reduce`` arguments, as torch does."""
+    if size_average is not None or reduce is not None:
+        return str(torch.nn._reduction.legacy_get_string(size_average, reduce))
+    return reduction
+
+
 def as_compute_dtype(input: Tensor, name: str = "input") -> Tensor:
     """Validate the logits and upcast float16/bfloat16 to float32 (losses are computed in fp32)."""
     if not isinstance(input, Tensor):
@@ -109,30 +212,26 @@ def as_compute_dtype(input: Tensor, name: str = "input") -> Tensor:
     return input
 
 
-@contextmanager
-def no_autocast(device_type: str) -> Iterator[None]:
-    """Disable autocast on ``device_type`` inside the block (the loss is computed in fp32)."""
-    with torch.autocast(device_type=device_type, enabled=False):
-        yield
-
-
 def check_class_vector(name: str, vec: Tensor | None, num_classes: int, z: Tensor) -> Tensor | None:
-    """Validate a per-class vector (``weight``, per-class ``alpha``): 1-D, length C, finite, ≥ 0."""
+    """Validate a per-class vector (``weight``, per-class ``alpha``): 1-D, length C, finite, ≥ 0.
+
+    The value check (finite, ≥ 0) runs only where values are readable without a device sync
+    (:func:`values_readable`).
+    """
     if vec is None:
         return None
     if not isinstance(vec, Tensor):
         raise TypeError(f"{name}: expected a 1-D torch.Tensor of length {num_classes} or None")
-    if vec.dim() != 1 or vec.numel() != num_classes:
+    if vec.dim() != 1 or vec.shape[0] != num_classes:
         raise ValueError(
             f"{name}: expected a 1-D tensor with one entry per class ({num_classes}), "
             f"got shape {tuple(vec.shape)}"
         )
     if not vec.is_floating_point():
         raise ValueError(f"{name}: expected a floating-point tensor, got {vec.dtype}")
-    vec = vec.to(device=z.device, dtype=z.dtype)
-    if not bool(torch.isfinite(vec).all()) or bool((vec < 0).any()):
+    if values_readable(vec) and (not bool(torch.isfinite(vec).all()) or bool((vec < 0).any())):
         raise ValueError(f"{name}: expected finite, non-negative entries")
-    return vec
+    return vec.to(device=z.device, dtype=z.dtype)
 
 
 def prepare_targets(
@@ -145,7 +244,8 @@ def prepare_targets(
     """Validate ``target`` against the logits ``z`` the way ``cross_entropy`` does.
 
     Returns the logits with a batch dimension (``(C,)`` inputs become ``(1, C)``) and the
-    :class:`Targets`.
+    :class:`Targets`. Shapes and dtypes are always checked; the label range only where values are
+    readable without a device sync (eager CPU), see the module docstring.
     """
     if not isinstance(target, Tensor):
         raise TypeError(f"target: expected a torch.Tensor, got {type(target).__name__}")
@@ -163,35 +263,23 @@ def prepare_targets(
     sample_shape = (z.shape[0], *z.shape[2:])
 
     if target.dtype in (torch.int64, torch.uint8):
-        if tuple(target.shape) != sample_shape:
+        if tuple(target.shape) != tuple(sample_shape):
             raise ValueError(
-                f"target: class-index targets must have shape {sample_shape} for input of shape "
-                f"{tuple(z.shape)}, got {tuple(target.shape)}"
+                f"target: class-index targets must have shape {tuple(sample_shape)} for input of "
+                f"shape {tuple(z.shape)}, got {tuple(target.shape)}"
             )
         target = target.to(device=z.device, dtype=torch.int64)
-        # few whole-tensor passes: one min/max; the ignore_index compare only when it can match
-        valid: Tensor | None = None
-        index = target
-        could_ignore = True
-        if target.numel():
-            lo, hi = torch.aminmax(target)
-            could_ignore = int(lo) <= ignore_index <= int(hi)
-        if could_ignore:
-            ignored = target == ignore_index
-            if bool(ignored.any()):
-                index = target.masked_fill(ignored, 0)
-                valid = (~ignored).to(z.dtype)
-        if index.numel() and index is not target:
-            lo, hi = torch.aminmax(index)
-        if index.numel() and (int(lo) < 0 or int(hi) >= num_classes):
-            value = int(lo) if int(lo) < 0 else int(hi)
-            raise IndexError(
-                f"target: class index {value} is out of range [0, {num_classes}) "
-                f"(and is not ignore_index={ignore_index})"
-            )
-        weight_y: Tensor | None = valid
-        if w is not None:
-            weight_y = w[index] if valid is None else w[index] * valid
+        ignored = target == ignore_index
+        index = target.masked_fill(ignored, 0)
+        if values_readable(index) and index.numel():
+            lo, hi = (int(v) for v in torch.aminmax(index))
+            if lo < 0 or hi >= num_classes:
+                raise IndexError(
+                    f"target: class index {lo if lo < 0 else hi} is out of range "
+                    f"[0, {num_classes}) (and is not ignore_index={ignore_index})"
+                )
+        valid = (~ignored).to(z.dtype)
+        weight_y = valid if w is None else w[index] * valid
         return z, Targets("index", index, valid, weight_y, None, w, eps, num_classes, unbatched)
 
     if target.is_floating_point():
@@ -214,26 +302,35 @@ def class_view(vec: Tensor, ndim: int) -> Tensor:
     return vec.view(1, -1, *([1] * (ndim - 2)))
 
 
-def sample_mass(z: Tensor, t: Targets) -> Tensor:
+def class_dot(x: Tensor, vec: Tensor) -> Tensor:
+    """``Σ_j x_ij·vec_j`` over the class dimension 1 of ``x`` ``(N, C, d1, ...)``."""
+    return (x * class_view(vec, x.dim())).sum(1)
+
+
+def dense_coefficients(t: Targets, ndim: int, class_coef: Tensor | None = None) -> Tensor:
+    """``c_ij = weight_j·factor_j·t̃_ij`` for probability targets (``class_coef`` = weight·factor)."""
+    assert t.prob is not None
+    eps, C = t.label_smoothing, t.num_classes
+    c = t.prob * (1.0 - eps) + eps / C if eps > 0 else t.prob
+    if class_coef is not None:
+        c = c * class_view(class_coef, ndim)
+    return c
+
+
+def sample_mass(t: Targets) -> Tensor:
     """``ω_i = Σ_j c_ij`` for each position, shape ``(N, d1, ...)``."""
     C = t.num_classes
     eps = t.label_smoothing
     if t.kind == "index":
-        assert t.index is not None
-        shape = t.index.shape
+        assert t.weight_y is not None and t.valid is not None
         if t.weight is None:
-            base = torch.ones(shape, dtype=z.dtype, device=z.device)
-            if t.valid is not None:
-                base = t.valid
-            return base
-        assert t.weight_y is not None
-        omega = t.weight_y * (1.0 - eps)
+            return t.valid
+        omega = t.weight_y * (1.0 - eps) if eps > 0 else t.weight_y
         if eps > 0:
-            smooth = t.weight.sum() * (eps / C)
-            omega = omega + (smooth if t.valid is None else smooth * t.valid)
+            omega = omega + t.valid * (t.weight.sum() * (eps / C))
         return omega
     assert t.prob is not None
-    mass = t.prob.sum(1) if t.weight is None else torch.einsum("nc...,c->n...", t.prob, t.weight)
+    mass = t.prob.sum(1) if t.weight is None else class_dot(t.prob, t.weight)
     if eps > 0:
         if t.weight is not None:
             mass = mass * (1.0 - eps) + t.weight.sum() * (eps / C)
@@ -243,7 +340,12 @@ def sample_mass(z: Tensor, t: Targets) -> Tensor:
 
 
 def reduce(per_sample: Tensor, t: Targets, reduction: str) -> Tensor:
-    """Apply ``reduction`` with ``cross_entropy``'s divisor (see the module docstring)."""
+    """Apply ``reduction`` with ``cross_entropy``'s divisor (see the module docstring).
+
+    A class-index ``mean`` with nothing counted (all positions ignored) is NaN, like
+    ``cross_entropy``, with a zero gradient (not NaN): the divisor is replaced by 1 behind a
+    ``where`` that selects NaN, so no ``0/0`` enters the backward pass.
+    """
     if reduction == "none":
         return per_sample.squeeze(0) if t.unbatched else per_sample
     total = per_sample.sum()
@@ -251,27 +353,34 @@ def reduce(per_sample: Tensor, t: Targets, reduction: str) -> Tensor:
         return total
     if t.kind == "prob":
         return total / per_sample.numel()
-    if t.weight_y is not None:
-        return total / t.weight_y.sum()
-    return total / per_sample.numel()
+    assert t.weight_y is not None
+    divisor = t.weight_y.sum()
+    counted = divisor != 0
+    safe = torch.where(counted, divisor, torch.ones_like(divisor))
+    return torch.where(counted, total / safe, torch.full_like(total, math.nan))
 
 
 class CrossEntropyConventions(torch.nn.Module):
     """Base of the loss modules: the state every ``cross_entropy``-style loss module holds
     (``weight`` as a buffer, ``ignore_index``, ``reduction``, ``label_smoothing``), checked once.
 
-    Subclasses pass :meth:`conventions` to their functional form.
+    The constructor takes ``torch.nn.CrossEntropyLoss``'s positional arguments in its order,
+    ``(weight, size_average, ignore_index, reduce, reduction, label_smoothing)``; the deprecated
+    ``size_average``/``reduce`` are mapped to ``reduction`` exactly as torch does. Subclasses pass
+    :meth:`conventions` to their functional form.
     """
 
     def __init__(
         self,
-        *,
-        weight: Tensor | None,
-        ignore_index: int,
-        reduction: str,
-        label_smoothing: float,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction)
         check_reduction(reduction)
         self.weight: Tensor | None
         self.register_buffer("weight", weight)

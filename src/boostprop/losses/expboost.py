@@ -9,23 +9,23 @@ The network's output stays linear (logits ``z``); the error sent back is boosted
   ``L = Σ_j [alpha·exp(z_j) + (beta − t_j)·z_j]``;
 * cubic: ``∂L/∂z_j = alpha·z_j³ + beta − t_j`` from ``L = Σ_j [alpha·z_j⁴/4 + (beta − t_j)·z_j]``.
 
-There is no normaliser, so ``exp`` cannot be stabilised by subtracting a max. Above ``max_logit``
-(``c``) the exponential is continued linearly, ``exp(c)·(1 + z − c)``: value and first derivative
+There is no normaliser, so ``exp`` cannot be stabilised by subtracting a max. Above
+``max_exponent`` (``c``) the exponential is continued linearly, ``exp(c)·(1 + z − c)``: value and first derivative
 are continuous, the loss stays finite for any finite float32 logit, and a logit that is far too high
 still receives the (large, finite) gradient ``alpha·exp(c)``.
 
-Both losses are written as one custom autograd function that keeps a single ``(N, C)`` buffer for
-backward (``exp(min(z, c))``; for the cubic loss ``z²``) and turns it into the gradient in place.
+Both losses are a plain differentiable expression (used under ``torch.compile``, ``torch.func`` and
+for higher derivatives) and, in eager mode, a custom autograd function that keeps a single
+``(N, C)`` buffer for backward (``exp(min(z, c))``; for the cubic loss ``z²``) and turns it into the
+gradient in place (see ``_common.run_kernel``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from ._common import (
     CrossEntropyConventions,
@@ -34,122 +34,120 @@ from ._common import (
     check_finite,
     check_positive,
     check_reduction,
+    class_dot,
     class_view,
-    no_autocast,
+    dense_coefficients,
     prepare_targets,
     reduce,
+    resolve_cap,
+    run_kernel,
     sample_mass,
-    saved_buffer_is_free,
 )
+from ._softmax import capped_exp
 
 __all__ = ["CubicBoostLoss", "ExpBoostLoss", "cubic_boost_loss", "exp_boost_loss"]
 
+# above this cap exp(cap) overflows float64: the continuation cannot be represented, exp is inf anyway
+_EXP_CAP_LIMIT = 709.0
 
-def _linear_parts(
-    z: Tensor, t: Targets
-) -> tuple[Tensor | None, Tensor | None, Tensor | None, Tensor | None]:
-    """Split ``c_ij = weight_j · t̃_ij`` into (index, coefficient at index, per-class row, dense).
 
-    The linear target term of the loss is ``Σ_j c_ij z_ij``; for class-index targets
-    ``c_ij = a_i·[j = y_i] + r_j·valid_i`` with ``a_i = (1 − ε)·weight[y_i]`` and ``r = ε·weight/C``.
+class _BoostKernel:
+    """Per-position loss ``ω·Σ_j[alpha·f(z_j) + beta·z_j] − Σ_j c_j z_j`` (``f`` = capped exp or
+    ``z⁴/4``), ``ω = Σ_j c_j``.
+
+    The linear target term ``Σ_j c_ij z_ij`` is split as ``cy_i·z_iy`` (class indices) plus
+    ``valid_i·Σ_j row_j z_ij`` (label smoothing of class indices, ``row = ε·weight/C``) or a dense
+    ``(N, C, ...)`` coefficient (probability targets). The fast path keeps one ``(N, C, ...)`` buffer
+    for backward (``exp(min(z, c))``; for the cubic loss ``z²``) and turns it into the gradient in
+    place; its first derivative is ``ω·(alpha·f'(z) + beta) − c``.
     """
-    eps = t.label_smoothing
-    if t.kind == "index":
-        assert t.index is not None
-        if t.weight_y is not None:
-            cy = t.weight_y * (1.0 - eps) if eps > 0 else t.weight_y
+
+    def __init__(self, t: Targets, alpha: float, beta: float, cap: float, kind: str) -> None:
+        self.alpha, self.beta, self.cap, self.kind = alpha, beta, cap, kind
+        eps = t.label_smoothing
+        self.omega = sample_mass(t)
+        self.index: Tensor | None = None
+        self.cy: Tensor | None = None
+        self.row: Tensor | None = None
+        self.valid: Tensor | None = None
+        self.dense: Tensor | None = None
+        if t.kind == "index":
+            assert t.labels is not None and t.weight_y is not None
+            self.index = t.labels.unsqueeze(1)
+            self.cy = t.weight_y * (1.0 - eps) if eps > 0 else t.weight_y
+            if eps > 0:
+                w = t.weight
+                if w is None:
+                    w = torch.ones(t.num_classes, dtype=t.weight_y.dtype, device=t.weight_y.device)
+                self.row = w * (eps / t.num_classes)
+                self.valid = t.valid
         else:
-            cy = None  # the constant 1 − ε, applied as a scalar
-        row = None
-        if eps > 0:
-            w = t.weight if t.weight is not None else torch.ones(t.num_classes).to(z)
-            row = w * (eps / t.num_classes)
-        return t.index, cy, row, None
-    assert t.prob is not None
-    dense = t.prob
-    if eps > 0:
-        dense = dense * (1.0 - eps) + eps / t.num_classes
-    if t.weight is not None:
-        dense = dense * class_view(t.weight, z.dim())
-    return None, None, None, dense
+            assert t.prob is not None
+            self.dense = dense_coefficients(t, t.prob.dim(), t.weight)
 
-
-class _BoostFunction(torch.autograd.Function):
-    """Per-position loss ``ω·Σ_j[alpha·f(z_j) + beta·z_j] − Σ_j c_j z_j`` with a hand-written
-    backward ``ω·(alpha·f'(z) + beta) − c`` (``f`` = capped exp or ``z⁴/4``)."""
-
-    @staticmethod
-    def forward(
-        ctx: Any,
-        z: Tensor,
-        omega: Tensor | None,
-        index: Tensor | None,
-        cy: Tensor | None,
-        row: Tensor | None,
-        dense: Tensor | None,
-        alpha: float,
-        beta: float,
-        cap: float,
-        kind: str,
-        eps: float,
-    ) -> Tensor:
-        if kind == "exp":
-            # buf = exp(min(z, c)) = f'(z); Σ f = Σ buf + exp(c)·Σ relu(z − c)
-            # (the max is one cheap reduction; it spares a clamp pass in the usual case)
-            if z.numel() and bool(z.max() > cap):
-                buf = torch.clamp_max(z, cap).exp_()
-                total = buf.sum(1) + math.exp(cap) * (z - cap).clamp_min_(0).sum(1)
-            else:
-                buf = torch.exp(z)
-                total = buf.sum(1)
-            ctx.save_for_backward(buf, omega, index, cy, row, dense)
-        else:
-            sq = z * z  # saved: backward needs z³ = sq·z
-            if z.dim() == 2:
-                total = torch.linalg.vector_norm(sq, 2, dim=1).square_()
-            else:
-                total = (sq * sq).sum(1)
-            total.mul_(0.25)
-            ctx.save_for_backward(sq, omega, index, cy, row, dense, z)
-        ctx.alpha, ctx.beta, ctx.kind, ctx.eps = alpha, beta, kind, eps
-        out = total.mul_(alpha)
-        if beta != 0.0:
-            out += beta * z.sum(1)
-        if omega is not None:
-            out *= omega
-        if index is not None:
-            zy = z.gather(1, index.unsqueeze(1)).squeeze(1)
-            out -= zy * cy if cy is not None else zy * (1.0 - ctx.eps)
-        if row is not None:
-            out -= torch.einsum("nc...,c->n...", z, row)
-        if dense is not None:
-            out -= (z * dense).sum(1)
+    def _linear(self, z: Tensor) -> Tensor:
+        """``Σ_j c_ij z_ij``."""
+        out = torch.zeros((), dtype=z.dtype, device=z.device)
+        if self.index is not None:
+            assert self.cy is not None
+            out = z.gather(1, self.index).squeeze(1) * self.cy
+        if self.row is not None:
+            assert self.valid is not None
+            out = out + class_dot(z, self.row) * self.valid
+        if self.dense is not None:
+            out = out + (z * self.dense).sum(1)
         return out
 
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
-        buf, omega, index, cy, row, dense, *rest = ctx.saved_tensors
-        go = grad_out if omega is None else grad_out * omega
-        # the saved buffer becomes the gradient in place unless the graph is kept for another
-        # backward (retain_graph=True / create_graph=True)
-        reuse = saved_buffer_is_free()
-        if ctx.kind == "exp":
-            coef = (go * ctx.alpha).unsqueeze(1)
+    def expression(self, z: Tensor) -> Tensor:
+        f = capped_exp(z, self.cap) if self.kind == "exp" else z.pow(4) * 0.25
+        total = f.sum(1) * self.alpha
+        if self.beta != 0.0:
+            total = total + self.beta * z.sum(1)
+        return self.omega * total - self._linear(z)
+
+    def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
+        if self.kind == "exp":
+            # buf = exp(min(z, c)) = f'(z); Σ f = Σ buf + exp(c)·Σ relu(z − c)
+            buf = torch.clamp_max(z, self.cap).exp_()
+            total = buf.sum(1)
+            if self.cap < _EXP_CAP_LIMIT:
+                excess = torch.sub(z, self.cap).clamp_min_(0.0).sum(1)
+                total.add_(excess, alpha=math.exp(self.cap))
+            saved = [buf]
+        else:
+            buf = z * z  # saved: backward needs z³ = buf·z
+            if z.dim() == 2:
+                total = torch.linalg.vector_norm(buf, 2, dim=1).square_()
+            else:
+                total = (buf * buf).sum(1)
+            total.mul_(0.25)
+            saved = [buf]
+        out = total.mul_(self.alpha)
+        if self.beta != 0.0:
+            out.add_(z.sum(1), alpha=self.beta)
+        return out.mul_(self.omega).sub_(self._linear(z)), saved
+
+    def backward(self, z: Tensor, saved: list[Tensor], grad_out: Tensor, reuse: bool) -> Tensor:
+        (buf,) = saved
+        go = grad_out * self.omega
+        coef = (go * self.alpha).unsqueeze(1)
+        if self.kind == "exp":
             grad = buf.mul_(coef) if reuse else buf * coef
         else:
-            grad = buf.mul_(rest[0]) if reuse else buf * rest[0]
-            grad *= (go * ctx.alpha).unsqueeze(1)
-        if ctx.beta != 0.0:
-            grad += (go * ctx.beta).unsqueeze(1)
-        if index is not None:
-            src = grad_out * cy if cy is not None else grad_out * (1.0 - ctx.eps)
-            grad.scatter_add_(1, index.unsqueeze(1), src.neg_().unsqueeze(1))
-        if row is not None:
-            grad.addcmul_(grad_out.unsqueeze(1), class_view(row, grad.dim()), value=-1.0)
-        if dense is not None:
-            grad.addcmul_(dense, grad_out.unsqueeze(1), value=-1.0)
-        return grad, None, None, None, None, None, None, None, None, None, None
+            grad = buf.mul_(z) if reuse else buf * z
+            grad.mul_(coef)
+        if self.beta != 0.0:
+            grad.add_((go * self.beta).unsqueeze(1))
+        if self.index is not None:
+            assert self.cy is not None
+            grad.scatter_add_(1, self.index, (grad_out * self.cy).neg_().unsqueeze(1))
+        if self.row is not None:
+            assert self.valid is not None
+            scale = (grad_out * self.valid).unsqueeze(1)
+            grad.addcmul_(scale, class_view(self.row, grad.dim()), value=-1.0)
+        if self.dense is not None:
+            grad.addcmul_(self.dense, grad_out.unsqueeze(1), value=-1.0)
+        return grad
 
 
 def _boost_loss(
@@ -169,21 +167,10 @@ def _boost_loss(
     alpha = check_positive("alpha", alpha)
     beta = check_finite("beta", beta)
     z = as_compute_dtype(input)
-    with no_autocast(z.device.type):
+    with torch.autocast(device_type=z.device.type, enabled=False):
         z, t = prepare_targets(z, target, weight, ignore_index, label_smoothing)
-        # ω = Σ_j weight_j t̃_ij is 1 for unweighted class indices with nothing ignored
-        unit = t.kind == "index" and t.weight is None and t.valid is None
-        omega = None if unit else sample_mass(z, t)
-        index, cy, row, dense = _linear_parts(z, t)
-        if row is not None and t.valid is not None:
-            # smoothing mass only on counted positions: fold the mask into a dense term
-            assert index is not None
-            dense = t.valid.unsqueeze(1) * class_view(row, z.dim())
-            row = None
-        per_sample = _BoostFunction.apply(
-            z, omega, index, cy, row, dense, alpha, beta, cap, kind, t.label_smoothing
-        )
-        return reduce(per_sample, t, reduction)
+        kernel = _BoostKernel(t, alpha, beta, cap, kind)
+        return reduce(run_kernel(z, kernel), t, reduction)
 
 
 def exp_boost_loss(
@@ -196,16 +183,18 @@ def exp_boost_loss(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
-    max_logit: float = 30.0,
+    max_exponent: float = 30.0,
+    max_logit: float | None = None,
 ) -> Tensor:
     """Exponential gradient-boosting loss of linear outputs (Øland et al. 2017).
 
     Per position ``L = Σ_j [alpha·exp(z_j) + (beta − t_j)·z_j]``, whose gradient is exactly
-    ``alpha·exp(z_j) + beta − t_j`` for ``z_j ≤ max_logit``; above, ``exp`` continues linearly as
-    ``exp(c)·(1 + z − c)``. Conventions (shapes, ``weight``, ``ignore_index``, ``reduction``,
+    ``alpha·exp(z_j) + beta − t_j`` for ``z_j ≤ max_exponent``; above, ``exp`` continues linearly
+    as ``exp(c)·(1 + z − c)``. Conventions (shapes, ``weight``, ``ignore_index``, ``reduction``,
     ``label_smoothing``, probability targets) are those of ``F.cross_entropy``; the loss is linear
     in the (weighted) target, ``Σ_j weight_j t_j · L(z, onehot(j))``, which equals the formula
     above for targets summing to 1 without weights. Predict with ``argmax`` of the logits.
+    ``max_logit`` is the deprecated former name of ``max_exponent``.
 
     Example:
         >>> z = torch.zeros(2, 3, requires_grad=True)
@@ -213,7 +202,7 @@ def exp_boost_loss(
         >>> z.grad[0]  # (alpha·exp(0) − onehot) / N
         tensor([-0.4500,  0.0500,  0.0500])
     """
-    max_logit = check_finite("max_logit", max_logit)
+    cap = resolve_cap(max_exponent, max_logit, "max_logit")
     return _boost_loss(
         input,
         target,
@@ -223,7 +212,7 @@ def exp_boost_loss(
         ignore_index=ignore_index,
         reduction=reduction,
         label_smoothing=label_smoothing,
-        cap=max_logit,
+        cap=cap,
         kind="exp",
     )
 
@@ -268,39 +257,43 @@ def cubic_boost_loss(
 class ExpBoostLoss(CrossEntropyConventions):
     """Module form of :func:`exp_boost_loss`.
 
+    Positional arguments are those of ``torch.nn.CrossEntropyLoss``, in its order
+    (``weight, size_average, ignore_index, reduce, reduction, label_smoothing``); the loss's own
+    parameters are keyword-only. ``max_logit`` is the deprecated former name of ``max_exponent``.
+
     Example:
-        >>> loss = ExpBoostLoss(alpha=0.1)(torch.randn(4, 10), torch.tensor([1, 2, 3, 4]))
+        >>> crit = ExpBoostLoss(torch.ones(10), alpha=0.1)  # like CrossEntropyLoss(weight)
+        >>> loss = crit(torch.randn(4, 10), torch.tensor([1, 2, 3, 4]))
     """
 
     def __init__(
         self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
         *,
         alpha: float = 0.1,
         beta: float = 0.0,
-        weight: Tensor | None = None,
-        ignore_index: int = -100,
-        reduction: str = "mean",
-        label_smoothing: float = 0.0,
-        max_logit: float = 30.0,
+        max_exponent: float = 30.0,
+        max_logit: float | None = None,
     ) -> None:
-        super().__init__(
-            weight=weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction, label_smoothing)
         self.alpha = check_positive("alpha", alpha)
         self.beta = check_finite("beta", beta)
-        self.max_logit = check_finite("max_logit", max_logit)
+        self.max_exponent = resolve_cap(max_exponent, max_logit, "max_logit")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        """The loss of logits ``input`` for ``target`` (see :func:`exp_boost_loss`)."""
         return exp_boost_loss(
             input,
             target,
             alpha=self.alpha,
             beta=self.beta,
             **self.conventions(),
-            max_logit=self.max_logit,
+            max_exponent=self.max_exponent,
         )
 
     def extra_repr(self) -> str:
@@ -310,30 +303,31 @@ class ExpBoostLoss(CrossEntropyConventions):
 class CubicBoostLoss(CrossEntropyConventions):
     """Module form of :func:`cubic_boost_loss`.
 
+    Positional arguments are those of ``torch.nn.CrossEntropyLoss``, in its order; the loss's own
+    parameters are keyword-only.
+
     Example:
         >>> loss = CubicBoostLoss(alpha=1e-3)(torch.randn(4, 10), torch.tensor([1, 2, 3, 4]))
     """
 
     def __init__(
         self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
         *,
         alpha: float = 1e-3,
         beta: float = 0.0,
-        weight: Tensor | None = None,
-        ignore_index: int = -100,
-        reduction: str = "mean",
-        label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(
-            weight=weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction, label_smoothing)
         self.alpha = check_positive("alpha", alpha)
         self.beta = check_finite("beta", beta)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        """The loss of logits ``input`` for ``target`` (see :func:`cubic_boost_loss`)."""
         return cubic_boost_loss(
             input,
             target,

@@ -16,23 +16,31 @@ import torch
 from torch import Tensor
 
 from ._common import CrossEntropyConventions, check_class_vector
-from ._softmax import TermWithSlope, softmax_family_loss
+from ._softmax import Term, softmax_family_loss
 
 __all__ = ["FocalLoss", "focal_loss"]
 
 
-def _focal_term(gamma: float) -> TermWithSlope:
-    def term(logp_y: Tensor) -> tuple[Tensor, Tensor]:
-        q = torch.exp(logp_y)
-        d = -torch.expm1(logp_y)  # 1 − p_y
+def _focal_term(gamma: float) -> Term:
+    def value(logp: Tensor) -> Tensor:
+        if gamma == 0.0:
+            return -logp
+        d = -torch.expm1(logp)  # 1 − p
+        # d^gamma with a zero (not inf·0) derivative where d = 0: the exact limit for gamma > 0
+        positive = d > 0
+        safe = torch.where(positive, d, torch.ones_like(d))
+        dg = torch.where(positive, safe.pow(gamma), torch.zeros_like(d))
+        return -dg * logp
+
+    def value_and_slope(logp: Tensor) -> tuple[Tensor, Tensor]:
+        q = torch.exp(logp)
+        d = -torch.expm1(logp)  # 1 − p_y
         dg = d.pow(gamma)
         # −log q / (1 − q) → 1 as q → 1
-        r = torch.where(d > 0, -logp_y / d.clamp_min(torch.finfo(d.dtype).tiny), 1.0)
-        value = dg * (-logp_y)
-        slope = -dg * (1.0 + gamma * q * r)
-        return value, slope
+        r = torch.where(d > 0, -logp / d.clamp_min(torch.finfo(d.dtype).tiny), 1.0)
+        return dg * (-logp), -dg * (1.0 + gamma * q * r)
 
-    return term
+    return Term(value, value_and_slope)
 
 
 def focal_loss(
@@ -95,30 +103,31 @@ def focal_loss(
 class FocalLoss(CrossEntropyConventions):
     """Module form of :func:`focal_loss`.
 
+    Positional arguments are those of ``torch.nn.CrossEntropyLoss``, in its order; ``gamma`` and
+    ``alpha`` are keyword-only.
+
     Example:
         >>> loss = FocalLoss(gamma=3.0, alpha=0.25)(torch.randn(4, 10), torch.tensor([1, 2, 3, 4]))
     """
 
     def __init__(
         self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
         *,
         gamma: float = 2.0,
         alpha: float | Tensor | None = None,
-        weight: Tensor | None = None,
-        ignore_index: int = -100,
-        reduction: str = "mean",
-        label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(
-            weight=weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction, label_smoothing)
         self.gamma = gamma
         self.alpha = alpha
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        """The loss of logits ``input`` for ``target`` (see :func:`focal_loss`)."""
         return focal_loss(
             input,
             target,

@@ -29,9 +29,10 @@ from ._common import (
     check_finite,
     check_positive,
     check_reduction,
-    no_autocast,
+    legacy_reduction,
+    values_readable,
 )
-from ._softmax import TermWithSlope, capped_exp, softmax_family_loss
+from ._softmax import Term, capped_exp, softmax_family_loss
 
 __all__ = [
     "BinaryRootedLogisticLoss",
@@ -43,22 +44,28 @@ __all__ = [
 FORMS = ("paper", "natural")
 
 
-def _paper_term(k: float, m: float) -> TermWithSlope:
-    def term(logp_y: Tensor) -> tuple[Tensor, Tensor]:
-        root = torch.exp(logp_y / k)  # p_y^(1/k)
+def _paper_term(k: float, m: float) -> Term:
+    def value(logp: Tensor) -> Tensor:
+        return m * (1.0 - torch.exp(logp / k))  # m·(1 − p^(1/k))
+
+    def value_and_slope(logp: Tensor) -> tuple[Tensor, Tensor]:
+        root = torch.exp(logp / k)
         return m * (1.0 - root), root * (-m / k)
 
-    return term
+    return Term(value, value_and_slope)
 
 
-def _natural_term(k: float, cap: float) -> TermWithSlope:
-    def term(logp_y: Tensor) -> tuple[Tensor, Tensor]:
-        x = logp_y / (-k)  # −log p_y / k ≥ 0
+def _natural_term(k: float, cap: float) -> Term:
+    def value(logp: Tensor) -> Tensor:
+        return k * capped_exp(logp / (-k), cap)  # k·p^(−1/k), exponent capped
+
+    def value_and_slope(logp: Tensor) -> tuple[Tensor, Tensor]:
+        x = logp / (-k)  # −log p / k ≥ 0
         slope = torch.exp(torch.clamp_max(x, cap))  # capped_exp'(x)
         value = slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k
         return value, slope.neg()
 
-    return term
+    return Term(value, value_and_slope)
 
 
 def _softplus(x: Tensor) -> Tensor:
@@ -108,20 +115,50 @@ def rooted_logistic_loss(
     )
 
 
+def _broadcast_tensor(name: str, value: Tensor | float | None, z: Tensor) -> Tensor | float | None:
+    """Validate ``weight``/``pos_weight`` of the binary loss: broadcastable, finite and ≥ 0."""
+    if value is None:
+        return None
+    if not isinstance(value, Tensor):
+        v = check_finite(name, value)
+        if v < 0:
+            raise ValueError(f"{name}: expected finite, non-negative values, got {value!r}")
+        return v
+    try:
+        torch.broadcast_shapes(value.shape, z.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"{name}: shape {tuple(value.shape)} does not broadcast to the input's shape "
+            f"{tuple(z.shape)}"
+        ) from None
+    if not value.is_floating_point():
+        raise ValueError(f"{name}: expected a floating-point tensor, got {value.dtype}")
+    if values_readable(value) and (
+        not bool(torch.isfinite(value).all()) or bool((value < 0).any())
+    ):
+        raise ValueError(f"{name}: expected finite, non-negative values")
+    return value.to(device=z.device, dtype=z.dtype)
+
+
 def binary_rooted_logistic_loss(
     input: Tensor,
     target: Tensor,
     *,
     k: float = 3.0,
+    weight: Tensor | None = None,
     pos_weight: Tensor | float | None = None,
     reduction: str = "mean",
     max_exponent: float = 30.0,
 ) -> Tensor:
     """Binary rooted logistic loss ``k·exp(softplus(−y·z)/k)`` with ``y = 2·target − 1``.
 
-    Targets in {0, 1} (soft targets in [0, 1] mix the two terms linearly, as in
-    ``F.binary_cross_entropy_with_logits``); ``pos_weight`` multiplies the positive term. The
-    exponent ``softplus(−y·z)/k`` continues linearly beyond ``max_exponent``. Strictly convex in z.
+    Conventions of ``F.binary_cross_entropy_with_logits``: targets of the input's shape in {0, 1}
+    (soft targets in [0, 1] mix the two terms linearly); ``pos_weight`` (a number or a tensor
+    broadcast against the input, e.g. one entry per class along the last dimension) multiplies the
+    positive term; ``weight`` (broadcast against the input) rescales each element's loss;
+    ``reduction="mean"`` is the plain mean over elements. Per element
+    ``weight·[pos_weight·t·ℓ_k(z, +1) + (1 − t)·ℓ_k(z, −1)]``. The exponent ``softplus(−y·z)/k``
+    continues linearly beyond ``max_exponent``. Strictly convex in z.
 
     Example:
         >>> binary_rooted_logistic_loss(torch.tensor([0.0]), torch.tensor([1.0]), k=1.0)
@@ -139,19 +176,19 @@ def binary_rooted_logistic_loss(
         )
     if target.is_complex():
         raise ValueError(f"target: expected real values in [0, 1], got {target.dtype}")
-    t = target.to(device=z.device, dtype=z.dtype)
-    if t.numel() and bool(((t < 0) | (t > 1)).any()):
+    if values_readable(target) and target.numel() and bool(((target < 0) | (target > 1)).any()):
         raise ValueError("target: expected values in [0, 1] (0 = negative, 1 = positive)")
-    with no_autocast(z.device.type):
+    w = _broadcast_tensor("weight", weight, z)
+    pw = _broadcast_tensor("pos_weight", pos_weight, z)
+    t = target.to(device=z.device, dtype=z.dtype)
+    with torch.autocast(device_type=z.device.type, enabled=False):
         pos = k * capped_exp(_softplus(-z) / k, cap)
         neg = k * capped_exp(_softplus(z) / k, cap)
-        if pos_weight is not None:
-            pw = pos_weight if isinstance(pos_weight, Tensor) else torch.tensor(float(pos_weight))
-            pw = pw.to(z)
-            if not bool(torch.isfinite(pw).all()) or bool((pw < 0).any()):
-                raise ValueError("pos_weight: expected finite, non-negative values")
+        if pw is not None:
             pos = pos * pw
         loss = t * pos + (1.0 - t) * neg
+        if w is not None:
+            loss = loss * w
         if reduction == "mean":
             return loss.mean()
         if reduction == "sum":
@@ -162,6 +199,10 @@ def binary_rooted_logistic_loss(
 class RootedLogisticLoss(CrossEntropyConventions):
     """Module form of :func:`rooted_logistic_loss`.
 
+    Positional arguments are those of ``torch.nn.CrossEntropyLoss``, in its order
+    (``weight, size_average, ignore_index, reduce, reduction, label_smoothing``); the loss's own
+    parameters are keyword-only.
+
     Example:
         >>> crit = RootedLogisticLoss(k=3.0, form="natural")
         >>> loss = crit(torch.randn(4, 10), torch.tensor([1, 2, 3, 4]))
@@ -169,22 +210,19 @@ class RootedLogisticLoss(CrossEntropyConventions):
 
     def __init__(
         self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
         *,
         k: float = 3.0,
         m: float | None = None,
         form: str = "paper",
-        weight: Tensor | None = None,
-        ignore_index: int = -100,
-        reduction: str = "mean",
-        label_smoothing: float = 0.0,
         max_exponent: float = 30.0,
     ) -> None:
-        super().__init__(
-            weight=weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction, label_smoothing)
         self.k = check_positive("k", k)
         self.m = None if m is None else check_positive("m", m)
         if form not in FORMS:
@@ -193,6 +231,7 @@ class RootedLogisticLoss(CrossEntropyConventions):
         self.max_exponent = check_finite("max_exponent", max_exponent)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        """The loss of logits ``input`` for ``target`` (see :func:`rooted_logistic_loss`)."""
         return rooted_logistic_loss(
             input,
             target,
@@ -210,30 +249,47 @@ class RootedLogisticLoss(CrossEntropyConventions):
 class BinaryRootedLogisticLoss(nn.Module):
     """Module form of :func:`binary_rooted_logistic_loss`.
 
+    Positional arguments are those of ``torch.nn.BCEWithLogitsLoss``, in its order
+    (``weight, size_average, reduce, reduction, pos_weight``); tensors ``weight`` and
+    ``pos_weight`` are buffers, as there. The loss's own parameters are keyword-only.
+
     Example:
-        >>> loss = BinaryRootedLogisticLoss(k=3.0)(torch.randn(8), torch.randint(0, 2, (8,)).float())
+        >>> crit = BinaryRootedLogisticLoss(pos_weight=torch.tensor(2.0), k=3.0)
+        >>> loss = crit(torch.randn(8), torch.randint(0, 2, (8,)).float())
     """
 
     def __init__(
         self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | float | None = None,
         *,
         k: float = 3.0,
-        pos_weight: Tensor | float | None = None,
-        reduction: str = "mean",
         max_exponent: float = 30.0,
     ) -> None:
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction)
         check_reduction(reduction)
         self.k = check_positive("k", k)
-        self.pos_weight = pos_weight
+        self.weight: Tensor | None
+        self.register_buffer("weight", weight)
+        self.pos_weight: Tensor | float | None
+        if isinstance(pos_weight, Tensor):
+            self.register_buffer("pos_weight", pos_weight)
+        else:
+            self.pos_weight = None if pos_weight is None else check_finite("pos_weight", pos_weight)
         self.reduction = reduction
         self.max_exponent = check_finite("max_exponent", max_exponent)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        """The loss of logits ``input`` for ``target`` (see :func:`binary_rooted_logistic_loss`)."""
         return binary_rooted_logistic_loss(
             input,
             target,
             k=self.k,
+            weight=self.weight,
             pos_weight=self.pos_weight,
             reduction=self.reduction,
             max_exponent=self.max_exponent,
