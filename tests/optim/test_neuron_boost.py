@@ -359,7 +359,7 @@ def test_one_step_solves_least_squares():
 
 
 # --------------------------------------------------------------------------- hooks semantics
-def test_last_forward_only_and_repeated_calls_concatenate():
+def test_zero_grad_discards_inputs_and_repeated_calls_concatenate():
     torch.manual_seed(5)
     lin = nn.Linear(3, 2).to(DT)
     x1, x2, x3 = (torch.randn(10, 3, dtype=DT) + i for i in range(3))
@@ -371,7 +371,8 @@ def test_last_forward_only_and_repeated_calls_concatenate():
         opt = NeuronBoost(net, **kw)
         with torch.no_grad():
             net(x3)  # no-grad training forward: not captured
-        net(x1)  # discarded: a later training forward replaces it
+        net(x1)  # discarded by zero_grad(), like its gradient would be
+        opt.zero_grad()
         fwd(net).backward()
         opt.step()
         return m.weight.detach().clone()
@@ -392,6 +393,7 @@ def test_last_forward_only_and_repeated_calls_concatenate():
     tw = Twice(m2)
     opt = NeuronBoost(tw, **kw)
     tw(x1, x1)
+    opt.zero_grad()
     _loss(tw(x2[:4], x2[4:])).backward()
     opt.step()
     torch.testing.assert_close(m2.weight.detach(), w_once, rtol=1e-9, atol=1e-12)
@@ -541,14 +543,17 @@ def test_sharded_parameters_rejected():
 
 
 def test_no_neuron_warns_and_uses_identity_metric():
-    emb = nn.Embedding(5, 3).to(DT)
+    torch.manual_seed(10)
+    norm = nn.LayerNorm(3).to(DT)  # no Linear/Conv/Embedding/attention module
     with pytest.warns(UserWarning, match="no Linear/Conv1d/Conv2d"):
-        opt = NeuronBoost(emb, lr=0.2, weight_decay=0.0)
-    before = emb.weight.detach().clone()
-    emb(torch.tensor([0, 1, 1, 3])).pow(2).sum().backward()
-    g = emb.weight.grad.clone()
+        opt = NeuronBoost(norm, lr=0.2, weight_decay=0.0)
+    before = [p.detach().clone() for p in norm.parameters()]
+    (norm(torch.randn(4, 3, dtype=DT)) * torch.arange(3.0, dtype=DT)).pow(2).sum().backward()
+    g = [p.grad.clone() for p in norm.parameters()]
+    gn = float(torch.cat([t.reshape(-1) for t in g]).norm())
     opt.step()
-    torch.testing.assert_close(before - emb.weight.detach(), 0.2 * g / max(1e-2, float(g.norm())))
+    for b, p, gi in zip(before, norm.parameters(), g, strict=True):
+        torch.testing.assert_close(b - p.detach(), 0.2 * gi / max(1e-2, gn))
 
 
 def test_skip_modules_and_functional_use_get_identity_metric():

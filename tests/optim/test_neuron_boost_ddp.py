@@ -25,6 +25,7 @@ from boostprop.optim import NeuronBoost
 from boostprop.optim._linear_ops import Neuron
 
 STEPS = 4
+ACC_STEPS = 2  # then steps with two accumulated micro-batches per rank (DDP's no_sync)
 WORLD = 2
 
 
@@ -48,16 +49,22 @@ def _data() -> list[tuple[torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(1)
     return [
         (torch.randn(40, 1, 8, 8, generator=g) + 0.5, torch.randint(0, 3, (40,), generator=g))
-        for _ in range(STEPS)
+        for _ in range(STEPS + ACC_STEPS)
     ]
 
 
-def _train(model: nn.Module, opt: NeuronBoost, batches, rank: int, world: int) -> list[list]:
+def _train(
+    model: nn.Module, opt: NeuronBoost, batches, rank: int, world: int, acc_from: int | None = None
+) -> list[list]:
+    """From step ``acc_from`` on, each rank accumulates two micro-batches (loss / 2 each) and
+    the gradients are averaged only after the second, as under DDP's ``no_sync()``."""
     traj = []
-    for xb, yb in batches:
+    for t, (xb, yb) in enumerate(batches):
         n = xb.shape[0] // world
         sl = slice(rank * n, (rank + 1) * n)
-        F.cross_entropy(model(xb[sl]), yb[sl]).backward()
+        micro = 2 if acc_from is not None and t >= acc_from else 1
+        for xm, ym in zip(xb[sl].chunk(micro), yb[sl].chunk(micro), strict=True):
+            (F.cross_entropy(model(xm), ym) / micro).backward()
         if world > 1:  # DDP's gradient averaging
             grads = [p.grad for p in model.parameters()]
             flat = torch.cat([g.reshape(-1) for g in grads]) / world
@@ -81,7 +88,7 @@ def _run_rank(rank: int, port: int) -> list[list]:
     try:
         model = _model()  # same initialisation on every rank (DDP would broadcast rank 0's)
         opt = NeuronBoost(model, lr=0.3, cg_iters=2, grad_clip=5.0)
-        return _train(model, opt, _data(), rank, WORLD)
+        return _train(model, opt, _data(), rank, WORLD, acc_from=STEPS)
     finally:
         dist.destroy_process_group()
 
@@ -97,6 +104,8 @@ def _free_port() -> int:
 
 
 def test_ddp_two_processes_match_single_process_on_concatenated_batch():
+    """Also with gradient accumulation under ``no_sync``: the last steps' two micro-batches per
+    rank equal the single process's one batch."""
     model = _model()
     # both ways of applying Â are reduced across ranks: Gram (Linear 16→16) and matrix-free
     probes = [Neuron(module=m, name="", weight=m.weight, bias=m.bias) for m in (model[3], model[6])]
@@ -116,7 +125,7 @@ def test_ddp_two_processes_match_single_process_on_concatenated_batch():
             proc.join(timeout=120)
         assert proc.exitcode == 0
         traj1 = torch.load(out)
-    for step in range(STEPS):
+    for step in range(STEPS + ACC_STEPS):
         for a, b, r in zip(traj0[step], traj1[step], ref[step], strict=True):
             torch.testing.assert_close(a, b, rtol=0, atol=0)  # ranks agree exactly
             torch.testing.assert_close(a, r, rtol=2e-5, atol=2e-6)

@@ -21,7 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["Neuron", "conv_out_positions", "expand_per_weight", "is_neuron_module"]
+__all__ = [
+    "EmbeddingNeuron",
+    "Neuron",
+    "TiedNeuron",
+    "conv_out_positions",
+    "expand_per_weight",
+    "is_neuron_module",
+]
 
 _NEURON_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
@@ -85,7 +92,13 @@ def expand_per_weight(values: Tensor, weight: Tensor, groups: int) -> Tensor:
 
 @dataclass
 class Neuron:
-    """A hooked linear module: its parameters and the inputs of the last training forward.
+    """A hooked linear map: its parameters and the inputs captured since the last step.
+
+    ``weight`` and ``bias`` are the module's parameters; ``rows`` (``bias_rows``) selects the
+    rows of the weight (bias) that this neuron owns (one of the q, k, v blocks of ``nn.MultiheadAttention.in_proj_weight``),
+    and ``key`` suffixes its state entries (``"mu" + key`` …) so that several blocks of one
+    parameter keep separate moments. ``linear`` overrides the ``nn.Linear`` check for blocks
+    whose module is not a ``Linear``.
 
     The metric is applied in two halves so that a caller can fuse them with its own updates:
     :meth:`jvp` gives ``J v`` (the module's forward with weights ``v``) per captured input,
@@ -100,19 +113,45 @@ class Neuron:
     weight: Tensor
     bias: Tensor | None
     inputs: list[Tensor] = field(default_factory=list)
-    forward_id: int = -1
+    rows: slice | None = None
+    bias_rows: slice | None = None
+    key: str = ""
+    linear: bool | None = None
     # filled per step by ``prepare``
     gram: Tensor | None = None
     xsum: Tensor | None = None
     gram_count: float = 0.0
 
     is_linear: bool = field(init=False, default=False)
+    kind: str = field(init=False, default="moments")
     # per-step caches of the inputs in compute layout (see ``matrices`` / ``_conv_inputs``)
     _mats: list[Tensor] | None = field(init=False, default=None, repr=False)
     _conv_in: list[tuple[Tensor, list[int]]] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.is_linear = isinstance(self.module, nn.Linear)
+        self.is_linear = (
+            isinstance(self.module, nn.Linear) if self.linear is None else bool(self.linear)
+        )
+
+    @property
+    def w(self) -> Tensor:
+        """The weight rows this neuron owns (the whole weight unless ``rows`` is set)."""
+        return self.weight if self.rows is None else self.weight[self.rows]
+
+    @property
+    def b(self) -> Tensor | None:
+        """The bias entries this neuron owns (``None`` without a bias)."""
+        if self.bias is None or self.bias_rows is None:
+            return self.bias
+        return self.bias[self.bias_rows]
+
+    def params(self) -> list[Tensor]:
+        """The parameters this neuron preconditions (weight, then bias if any)."""
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
+
+    def has_inputs(self) -> bool:
+        """Whether an input was captured since the last clear."""
+        return bool(self.inputs)
 
     @property
     def groups(self) -> int:
@@ -125,11 +164,8 @@ class Neuron:
             return int(self.weight.shape[1])
         return int(self.weight.shape[1]) * self.groups
 
-    def add_input(self, x: Tensor, forward_id: int) -> None:
-        """Record an input seen by forward ``forward_id`` (a new id discards earlier inputs)."""
-        if self.forward_id != forward_id:
-            self.inputs = []
-            self.forward_id = forward_id
+    def add_input(self, x: Tensor) -> None:
+        """Record an input (all inputs since the last :meth:`clear` form the metric)."""
         self.inputs.append(x)
         self._mats = None
         self._conv_in = None
@@ -375,7 +411,7 @@ class Neuron:
         if not self.is_linear or n_products <= 0:
             return False
         d = self.d_in
-        out = int(self.weight.shape[0])
+        out = int(self.w.shape[0])
         free = 2.0 * n_products * n_samples * d * out
         gram = n_samples * d * d + n_products * out * d * d
         return gram < free
@@ -392,3 +428,205 @@ class Neuron:
         self.gram = None
         self.xsum = None
         self.gram_count = 0.0
+
+
+@dataclass
+class EmbeddingNeuron(Neuron):
+    """An ``nn.Embedding`` as a linear map of one-hot inputs (no bias).
+
+    Looking up row ``i`` is ``y = Wᵀ e_i``, so the second moment of the (one-hot) inputs is
+    diagonal: ``Â = diag(c)/N`` with ``c_i`` the number of lookups of token ``i`` among the
+    ``N`` lookups since the last step (``padding_idx`` is a constant row, not a parameter of
+    the map: its lookups are samples with ``x = 0``, counted in ``N`` only). In the weight's
+    layout ``(num_embeddings, dim)`` the ridge system is solved exactly row by row:
+    ``h_i = ḡ_i / (c_i/N + γ)``. The matrix-free halves use the equivalent factor
+    ``J = diag(√c) ⊗ I``. ``inputs`` holds the index tensors.
+    """
+
+    _counts: Tensor | None = field(init=False, default=None, repr=False)
+    _sqrt: Tensor | None = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.is_linear = False
+        self.kind = "embedding"
+
+    @property
+    def d_in(self) -> int:
+        return int(self.weight.shape[0])
+
+    def add_input(self, x: Tensor) -> None:
+        self.inputs.append(x)
+        self._counts = None
+        self._sqrt = None
+
+    def counts(self) -> Tensor:
+        """Local lookup counts per row (``padding_idx`` excluded), in the compute dtype."""
+        if self._counts is None:
+            dt = _compute_dtype(self.weight.dtype)
+            c = torch.zeros(self.d_in, dtype=dt, device=self.weight.device)
+            for idx in self.inputs:
+                flat = idx.reshape(-1)
+                c.index_add_(0, flat, torch.ones(flat.shape, dtype=dt, device=c.device))
+            pad = getattr(self.module, "padding_idx", None)
+            if pad is not None:
+                c[pad] = 0.0
+            self._counts = c
+        return self._counts
+
+    def _sq(self) -> Tensor:
+        if self._sqrt is None:
+            self._sqrt = self.counts().sqrt().unsqueeze(1)
+        return self._sqrt
+
+    def n_samples(self) -> int:
+        return sum(int(idx.numel()) for idx in self.inputs)
+
+    def moment_count(self) -> float:
+        return float(self.n_samples())
+
+    def diag_sums(self) -> list[Tensor]:
+        """What the diagonal of ``N·Â`` is made of (to be summed across ranks): the counts."""
+        return [self.counts()]
+
+    def jacobi(
+        self, sums: list[Tensor], n_total: float, ridge: float
+    ) -> tuple[Tensor, Tensor | None]:
+        """``(Â + γ I)⁻¹`` from the (reduced) counts: exact, the metric is diagonal."""
+        return torch.reciprocal(sums[0].div(n_total).add_(ridge)).unsqueeze(1), None
+
+    def jvp(self, vw: Tensor, vb: Tensor | None) -> list[Tensor]:
+        return [vw * self._sq()]
+
+    def vjp_add_(self, us: list[Tensor], out_w: Tensor, out_b: Tensor | None, alpha: float) -> None:
+        out_w.addcmul_(us[0], self._sq(), value=alpha)
+
+    def vjp(
+        self, us: list[Tensor], vw: Tensor, bias: bool, scale: float = 1.0
+    ) -> tuple[Tensor, Tensor | None]:
+        out = us[0] * self._sq()
+        return (out.mul_(scale) if scale != 1.0 else out), None
+
+    def product(
+        self, vw: Tensor, vb: Tensor | None, scale: float = 1.0, ridge: float = 0.0
+    ) -> tuple[Tensor, Tensor | None]:
+        return vw * (self.counts() * scale + ridge).unsqueeze(1), None
+
+    def gram_is_cheaper(self, n_samples: float, n_products: int) -> bool:
+        return False
+
+    def drop_inputs(self) -> None:
+        super().drop_inputs()
+        self._counts = None
+        self._sqrt = None
+
+
+@dataclass
+class TiedNeuron(Neuron):
+    """One weight shared by several modules (an embedding tied to the output head).
+
+    The metric of a parameter used by several modules is that of the union of their samples,
+    each written in the parameter's own coordinates: ``Â = (Σ_m J_mᵀ J_m) / Σ_m N_m`` (what a
+    module called twice in one forward gets too). Members are ``Linear`` and ``Embedding``
+    neurons over the same weight; ``bias`` is the one bias of the members that have one (at
+    most one distinct bias). The preconditioner is the Jacobi (diagonal) one,
+    ``(diag Â + γ I_w)⁻¹``; the system is solved by the same CG as any neuron.
+    """
+
+    members: list[Neuron] = field(default_factory=list)
+    _split: list[int] = field(init=False, default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.is_linear = False
+        self.kind = "tied"
+
+    def has_inputs(self) -> bool:
+        return any(m.has_inputs() for m in self.members)
+
+    def n_samples(self) -> int:
+        return sum(m.n_samples() for m in self.members)
+
+    def moment_count(self) -> float:
+        return float(self.n_samples())
+
+    def _active(self) -> list[Neuron]:
+        return [m for m in self.members if m.has_inputs()]
+
+    def diag_sums(self) -> list[Tensor]:
+        """Per row (embedding lookups), per column (Σ x² of the Linear inputs) and the number
+        of samples that see the bias: the diagonal of ``N·Â`` is ``row_i + col_j`` (``nb``)."""
+        dt = _compute_dtype(self.weight.dtype)
+        dev = self.weight.device
+        rows = torch.zeros(self.weight.shape[0], dtype=dt, device=dev)
+        cols = torch.zeros(self.weight.shape[1], dtype=dt, device=dev)
+        nb = torch.zeros(1, dtype=dt, device=dev)
+        for m in self._active():
+            if isinstance(m, EmbeddingNeuron):
+                rows += m.counts()
+            else:
+                for x in m.matrices():
+                    cols += x.square().sum(0)
+                    if m.bias is not None:
+                        nb += x.shape[0]
+        return [rows, cols, nb]
+
+    def jacobi(
+        self, sums: list[Tensor], n_total: float, ridge: float
+    ) -> tuple[Tensor, Tensor | None]:
+        rows, cols, nb = sums
+        pw = torch.reciprocal((rows.unsqueeze(1) + cols.unsqueeze(0)).div_(n_total).add_(ridge))
+        pb = None
+        if self.bias is not None:
+            pb = torch.full_like(rows[: self.bias.shape[0]], n_total / max(float(nb), 1.0))
+        return pw, pb
+
+    def jvp(self, vw: Tensor, vb: Tensor | None) -> list[Tensor]:
+        out: list[Tensor] = []
+        self._split = []
+        for m in self._active():
+            us = m.jvp(vw, vb if m.bias is not None else None)
+            out += us
+            self._split.append(len(us))
+        return out
+
+    def _chunks(self, us: list[Tensor]) -> list[tuple[Neuron, list[Tensor]]]:
+        out: list[tuple[Neuron, list[Tensor]]] = []
+        k = 0
+        for m, n in zip(self._active(), self._split, strict=True):
+            out.append((m, us[k : k + n]))
+            k += n
+        return out
+
+    def vjp_add_(self, us: list[Tensor], out_w: Tensor, out_b: Tensor | None, alpha: float) -> None:
+        for m, u in self._chunks(us):
+            m.vjp_add_(u, out_w, out_b if m.bias is not None else None, alpha)
+
+    def vjp(
+        self, us: list[Tensor], vw: Tensor, bias: bool, scale: float = 1.0
+    ) -> tuple[Tensor, Tensor | None]:
+        out_w = torch.zeros_like(vw)
+        out_b = None
+        if bias and self.bias is not None:
+            out_b = torch.zeros(self.bias.shape, dtype=vw.dtype, device=vw.device)
+        self.vjp_add_(us, out_w, out_b, scale)
+        return out_w, out_b
+
+    def product(
+        self, vw: Tensor, vb: Tensor | None, scale: float = 1.0, ridge: float = 0.0
+    ) -> tuple[Tensor, Tensor | None]:
+        us = self.jvp(vw, vb)
+        out_w, out_b = self.vjp(us, vw, vb is not None, scale)
+        if ridge != 0.0:
+            out_w.add_(vw, alpha=ridge)
+        return out_w, out_b
+
+    def gram_is_cheaper(self, n_samples: float, n_products: int) -> bool:
+        return False
+
+    def drop_inputs(self) -> None:
+        for m in self.members:
+            m.drop_inputs()
+
+    def clear(self) -> None:
+        for m in self.members:
+            m.clear()
+        super().clear()

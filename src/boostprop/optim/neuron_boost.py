@@ -15,7 +15,9 @@ from __future__ import annotations
 import math
 import sys
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -23,7 +25,13 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from ._linear_ops import Neuron, expand_per_weight, is_neuron_module
+from ._linear_ops import (
+    EmbeddingNeuron,
+    Neuron,
+    TiedNeuron,
+    expand_per_weight,
+    is_neuron_module,
+)
 
 __all__ = ["NeuronBoost"]
 
@@ -60,6 +68,58 @@ def _is_sharded(model: nn.Module) -> bool:
         if getattr(p, "_is_flat_param", False):
             return True
     return False
+
+
+@dataclass
+class _Prepared:
+    """Per-step statistics of the active neurons (global under DDP)."""
+
+    counts: list[float]
+    nsamp: list[float]
+    sums: list[Tensor]
+    spans: list[tuple[int, int]]
+
+
+def _rows(t: Tensor, rows: slice | None) -> Tensor:
+    return t if rows is None else t[rows]
+
+
+def _assemble(
+    pieces: list[tuple[slice | None, Tensor, float]] | None, m: Tensor, c: float
+) -> tuple[Tensor, float]:
+    """A parameter's step direction ``h = scale·tensor`` from its neurons' pieces (rows)."""
+    if not pieces:
+        return m, c  # identity metric: h = ḡ = c·m
+    if len(pieces) == 1 and pieces[0][0] is None:
+        return pieces[0][1], pieces[0][2]
+    full = torch.mul(m, c)  # rows that no neuron owns keep the identity metric
+    for rows, t, sc in pieces:
+        target = full if rows is None else full[rows]
+        target.copy_(t)
+        if sc != 1.0:
+            target.mul_(sc)
+    return full, 1.0
+
+
+def _grad_sq_norms(grads: list[Tensor]) -> Tensor:
+    """Squared norms of ``grads`` (float64), each norm computed in its gradient's own precision
+    (float32 for half-precision gradients)."""
+    res: list[Tensor | None] = [None] * len(grads)
+    by: dict[tuple[torch.dtype, torch.device], list[int]] = {}
+    for i, g in enumerate(grads):
+        by.setdefault((g.dtype, g.device), []).append(i)
+    for (dt, _), idx in by.items():
+        gs = [grads[i] for i in idx]
+        if dt in (torch.float16, torch.bfloat16):
+            norms = [torch.linalg.vector_norm(g, dtype=torch.float32) for g in gs]
+        else:
+            norms = list(torch._foreach_norm(gs))
+        for i, nrm in zip(idx, norms, strict=True):
+            res[i] = nrm
+    dev = grads[0].device
+    return torch.stack(
+        [r.to(device=dev, dtype=torch.float64) for r in res if r is not None]
+    ).square()
 
 
 class NeuronBoost(torch.optim.Optimizer):
@@ -155,13 +215,20 @@ class NeuronBoost(torch.optim.Optimizer):
         grad_clip: float | None = None,
         skip_modules: Iterable[nn.Module | type[nn.Module]] = (),
         process_group: Any | None = None,
+        params: Any | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         _check_schedule("lr", lr)
         _check_schedule("ridge", ridge)
-        if isinstance(cg_iters, bool) or not isinstance(cg_iters, int) or cg_iters < 0:
-            raise ValueError(f"cg_iters must be an integer >= 0, got {cg_iters!r}")
+        if isinstance(cg_iters, bool) or not isinstance(cg_iters, int):
+            raise ValueError(f"cg_iters must be an integer >= 1, got {cg_iters!r}")
+        if cg_iters < 1 and not approx_metric:
+            raise ValueError(
+                f"cg_iters must be an integer >= 1, got {cg_iters!r}; for the diagonal metric "
+                "without CG pass approx_metric=True (cg_iters is then ignored). In the JAX "
+                "reference cg_maxiter=0 returns the warm start unchanged, which is not a step"
+            )
         if not (isinstance(betas, Sequence) and len(betas) == 3):
             raise ValueError(f"betas must be a tuple (beta_g, beta_mu, beta_nu), got {betas!r}")
         for bname, b in zip(("beta_g", "beta_mu", "beta_nu"), betas, strict=True):
@@ -188,9 +255,7 @@ class NeuronBoost(torch.optim.Optimizer):
                 "NeuronBoost does not support sharded parameters (FSDP/FSDP2/DTensor): the "
                 "per-module metric needs whole weight matrices; use DistributedDataParallel"
             )
-        params = [p for p in model.parameters()]
-        if not params:
-            raise ValueError("model has no parameters to optimise")
+        groups = _param_groups(model, params, callable(lr), callable(ridge))
 
         self._lr_fn: Callable[[int], float] | None = lr if callable(lr) else None
         self._ridge_fn: Callable[[int], float] | None = ridge if callable(ridge) else None
@@ -204,56 +269,86 @@ class NeuronBoost(torch.optim.Optimizer):
             "weight_decay": float(weight_decay),
             "approx_metric": approx_metric,
             "grad_clip": None if grad_clip is None else float(grad_clip),
+            "precondition": True,
             "step": 0,
         }
-        super().__init__(params, defaults)
+        super().__init__(groups, defaults)
+        for g in self.param_groups:
+            _check_group(g, defaults)
         self._process_group = process_group
 
         # ---- neurons and hooks
-        self._neurons: list[Neuron] = []
+        group_of: dict[int, dict[str, Any]] = {}
+        for g in self.param_groups:
+            for p in g["params"]:
+                group_of[id(p)] = g
+        self._group_of = group_of
+
+        def optimised(t: object) -> bool:
+            if not isinstance(t, Tensor) or not t.requires_grad:
+                return False
+            g = group_of.get(id(t))
+            return g is not None and bool(g["precondition"])
+
+        def skipped(m: nn.Module) -> bool:
+            return any((m is s) if isinstance(s, nn.Module) else isinstance(m, s) for s in skip)
+
+        # (module, neurons it captures for, kind of hook)
+        hooked: list[tuple[nn.Module, list[Neuron | None], str]] = []
+        flat: list[Neuron] = []
         seen: set[int] = set()
         for name, m in model.named_modules():
-            if not is_neuron_module(m) or id(m) in seen:
+            if id(m) in seen:
                 continue
             seen.add(id(m))
-            if any((m is s) if isinstance(s, nn.Module) else isinstance(m, s) for s in skip):
+            label = name or type(m).__name__
+            if isinstance(m, nn.MultiheadAttention):
+                seen.add(id(m.out_proj))
+                if skipped(m):
+                    continue
+                blocks = _attention_neurons(m, label, optimised, skip=skipped(m.out_proj))
+                if any(b is not None for b in blocks):
+                    hooked.append((m, blocks, "attention"))
+                    flat += [b for b in blocks if b is not None]
                 continue
-            weight = m.weight
-            if not isinstance(weight, Tensor) or not weight.requires_grad:
+            if skipped(m):
                 continue
-            bias = m.bias if isinstance(m.bias, Tensor) and m.bias.requires_grad else None
-            self._neurons.append(
-                Neuron(module=m, name=name or type(m).__name__, weight=weight, bias=bias)
-            )
+            if isinstance(m, nn.Embedding):
+                if optimised(m.weight):
+                    n: Neuron = EmbeddingNeuron(module=m, name=label, weight=m.weight, bias=None)
+                    hooked.append((m, [n], "input"))
+                    flat.append(n)
+                continue
+            if not is_neuron_module(m) or not optimised(m.weight):
+                continue
+            bias = m.bias if optimised(m.bias) else None
+            n = Neuron(module=m, name=label, weight=m.weight, bias=bias)
+            hooked.append((m, [n], "input"))
+            flat.append(n)
+        self._neurons: list[Neuron] = _tie(flat)
         if not self._neurons:
             warnings.warn(
-                "NeuronBoost: model has no Linear/Conv1d/Conv2d module to precondition; every "
-                "parameter gets the identity metric (a normalised momentum step)",
+                "NeuronBoost: model has no Linear/Conv1d/Conv2d/Embedding/MultiheadAttention "
+                "module to precondition; every parameter gets the identity metric (a normalised "
+                "momentum step)",
                 stacklevel=2,
             )
-        self._forward_id = 0
         self._warned: set[str] = set()
-        self._handles: list[RemovableHandle] = [
-            model.register_forward_pre_hook(self._root_pre_hook)
-        ]
-        for neuron in self._neurons:
-            self._handles.append(neuron.module.register_forward_hook(self._make_hook(neuron)))
-
-    # ------------------------------------------------------------------ hooks
-    def _root_pre_hook(self, module: nn.Module, args: Any) -> None:
-        if module.training and torch.is_grad_enabled():
-            self._forward_id += 1
-
-    def _make_hook(self, neuron: Neuron) -> Callable[[nn.Module, tuple[Any, ...], Any], None]:
-        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-            if not (module.training and torch.is_grad_enabled()) or not args:
-                return
-            x = args[0]
-            if not isinstance(x, Tensor):
-                return
-            neuron.add_input(x.detach(), self._forward_id)
-
-        return hook
+        self.skipped_steps = 0
+        self._handles: list[RemovableHandle] = []
+        ref = weakref.ref(self)
+        for m, ns, how in hooked:
+            _take_over(m, self)
+            if how == "attention":
+                self._handles.append(
+                    m.register_forward_hook(_attention_hook(ref, ns), with_kwargs=True)
+                )
+            else:
+                first = ns[0]
+                assert first is not None
+                self._handles.append(m.register_forward_hook(_input_hook(ref, first)))
+        self._hooked = [m for m, _, _ in hooked]
+        weakref.finalize(self, _remove_handles, self._handles)
 
     def remove_hooks(self) -> None:
         """Remove the forward hooks from the model (the optimizer cannot step afterwards).
@@ -261,26 +356,57 @@ class NeuronBoost(torch.optim.Optimizer):
         Example:
             >>> opt = NeuronBoost(nn.Linear(2, 1)); opt.remove_hooks()
         """
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        _remove_handles(self._handles)
+        self._clear_inputs()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients, as ``torch.optim.Optimizer.zero_grad``, and the captured inputs.
+
+        The metric of a step is formed from every training-mode forward since the last
+        ``step()`` or ``zero_grad()``, i.e. exactly the forwards whose gradients ``.grad`` holds
+        (gradient accumulation).
+
+        Example:
+            >>> model = nn.Linear(3, 1); opt = NeuronBoost(model)
+            >>> model(torch.randn(4, 3)).sum().backward(); opt.zero_grad()
+        """
+        super().zero_grad(set_to_none=set_to_none)
+        self._clear_inputs()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state saved by :meth:`state_dict`, after checking that it fits this optimizer.
+
+        Raises:
+            ValueError: naming the mismatch, if ``state_dict`` is not a NeuronBoost state of the
+                same parameters (another optimizer's state, another architecture, another
+                split into groups).
+
+        Example:
+            >>> model = nn.Linear(3, 1); opt = NeuronBoost(model)
+            >>> opt.load_state_dict(opt.state_dict())
+        """
+        _check_state_dict(self, state_dict)
+        super().load_state_dict(state_dict)
+        for g in self.param_groups:
+            for p in g["params"]:
+                self._group_of[id(p)] = g
 
     # ------------------------------------------------------------------ helpers
     def _group(self) -> dict[str, Any]:
         return self.param_groups[0]
 
-    def _resolve(self, name: str, fn: Callable[[int], float] | None, step: int) -> float:
-        group = self._group()
-        if fn is None:
+    def _resolve(self, name: str, fn: Callable[[int], float] | None, step: int) -> None:
+        """Set every group's ``name`` from the schedule ``fn`` (if any) and check the values."""
+        for group in self.param_groups:
+            if fn is not None:
+                group[name] = fn(step)
             value = group[name]
-        else:
-            value = fn(step)
-            group[name] = value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must evaluate to a positive float, got {value!r}")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be positive and finite at step {step}, got {value!r}")
-        return float(value)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must evaluate to a positive float, got {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"{name} must be positive and finite at step {step}, got {value!r}"
+                )
 
     def _dist_group(self) -> Any | None:
         """The group to reduce over, or None when running in a single process."""
@@ -329,23 +455,33 @@ class NeuronBoost(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        group = self._group()
-        t_done = int(group["step"])
-        lr = self._resolve("lr", self._lr_fn, t_done)
-        ridge = self._resolve("ridge", self._ridge_fn, t_done)
-        beta_g, beta_mu, beta_nu = group["betas"]
-        shrink = group["shrinkage"]
-        cg_iters = int(group["cg_iters"])
-        use_cg = not group["approx_metric"] and cg_iters > 0
+        return self._step(loss)
+
+    def _step(self, loss: float | None) -> float | None:
+        """The step after the closure (on full tensors under FSDP2); returns ``loss``."""
+        group0 = self._group()
+        t_done = int(group0["step"])
+        self._resolve("lr", self._lr_fn, t_done)
+        self._resolve("ridge", self._ridge_fn, t_done)
+        beta_g, beta_mu, beta_nu = group0["betas"]
+        shrink = group0["shrinkage"]
+        cg_iters = int(group0["cg_iters"])
+        use_cg = not group0["approx_metric"]
         pg = self._dist_group()
 
-        if self._neurons and not any(n.inputs for n in self._neurons):
+        if self._neurons and not self._handles:
+            raise RuntimeError(
+                "NeuronBoost.step() after remove_hooks(): the forward hooks that capture the "
+                "neurons' inputs were removed (by remove_hooks() or by a newer NeuronBoost on "
+                "the same model)"
+            )
+        if self._neurons and not any(n.has_inputs() for n in self._neurons):
             raise RuntimeError(
                 "NeuronBoost.step() called before any forward pass of the model in training mode "
                 "(with gradients enabled) since the last step: the neurons' inputs are needed"
             )
 
-        params = [p for p in group["params"] if p.grad is not None]
+        params = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
         if not params:
             self._clear_inputs()
             return loss
@@ -353,14 +489,51 @@ class NeuronBoost(torch.optim.Optimizer):
             if p.grad.is_sparse:
                 raise TypeError("NeuronBoost does not support sparse gradients")
 
+        # ---- neurons active this step
+        active: list[Neuron] = []
+        for n in self._neurons:
+            if n.weight.grad is None:
+                continue
+            if not n.has_inputs():
+                if n.name not in self._warned:
+                    self._warned.add(n.name)
+                    warnings.warn(
+                        f"NeuronBoost: module {n.name!r} received a gradient but its forward hook "
+                        "saw no training-mode input (weight used outside its forward?); it gets "
+                        "the identity metric. Pass it in skip_modules to silence this warning.",
+                        stacklevel=3,
+                    )
+                continue
+            active.append(n)
+
+        # ---- sample counts and input statistics (reduced across ranks), before any state
+        # changes: an empty batch raises, a non-finite gradient or input skips the step.
+        prep = self._prepare(active, use_cg, cg_iters, pg) if active else None
+        grads = [p.grad for p in params]
+        sq_norms = _grad_sq_norms(grads)
+        checks = [sq_norms]
+        if prep is not None:
+            checks += [t.sum().to(sq_norms.dtype).reshape(1) for t in prep.sums]
+        vals = torch.cat(checks).tolist()
+        total_sq = math.fsum(vals[: len(params)])
+        if not all(math.isfinite(v) for v in vals):
+            self.skipped_steps += 1
+            warnings.warn(
+                "NeuronBoost: non-finite gradient or module input; the step is skipped and the "
+                "optimizer state is left unchanged (as torch.amp.GradScaler does)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._clear_inputs()
+            return loss
+
         # ---- gradient EMA (momentum) with optional global-norm clipping
         state = self.state
         clip_scale = 1.0
-        if group["grad_clip"] is not None:
-            norms = torch.stack([torch.linalg.vector_norm(p.grad.float()) for p in params])
-            total = float(torch.linalg.vector_norm(norms))
-            if total > group["grad_clip"]:
-                clip_scale = group["grad_clip"] / total
+        if group0["grad_clip"] is not None:
+            total = math.sqrt(total_sq)
+            if total > group0["grad_clip"]:
+                clip_scale = group0["grad_clip"] / total
         # exp_avg[p] is the raw EMA m; the bias-corrected EMA is ḡ = corr[id(p)]·m (never formed).
         corr: dict[int, float] = {}
         exp_avgs: list[Tensor] = []
@@ -372,77 +545,66 @@ class NeuronBoost(torch.optim.Optimizer):
             st["step"] += 1
             exp_avgs.append(st["exp_avg"])
             corr[id(p)] = 1.0 / (1.0 - beta_g ** st["step"])
-        grads = [p.grad for p in params]
         if clip_scale != 1.0:
             grads = list(torch._foreach_mul(grads, clip_scale))
         torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta_g)
 
-        # ---- neurons active this step
-        active: list[Neuron] = []
-        for n in self._neurons:
-            if n.weight.grad is None:
-                continue
-            if not n.inputs:
-                if n.name not in self._warned:
-                    self._warned.add(n.name)
-                    warnings.warn(
-                        f"NeuronBoost: module {n.name!r} received a gradient but its forward hook "
-                        "saw no training-mode input (weight used outside its forward?); it gets "
-                        "the identity metric. Pass it in skip_modules to silence this warning.",
-                        stacklevel=2,
-                    )
-                continue
-            active.append(n)
-
-        # ``hs[id(p)] = (tensor, scale)``: the step direction h = scale·tensor of parameter p.
-        hs: dict[int, tuple[Tensor, float]] = {}
-        if active:
+        # ``parts[id(p)]``: (rows, tensor, scale) pieces of the step direction h = scale·tensor.
+        parts: dict[int, list[tuple[slice | None, Tensor, float]]] = {}
+        if prep is not None:
+            ridges = [float(self._group_of[id(n.weight)]["ridge"]) for n in active]
             self._neuron_directions(
-                active, hs, corr, beta_mu, beta_nu, shrink, ridge, use_cg, cg_iters, pg
+                active, prep, parts, corr, beta_mu, beta_nu, shrink, ridges, use_cg, cg_iters, pg
             )
 
-        # ---- global normalisation s = max(min_norm, sqrt(Σ⟨h, ḡ⟩)) and update
+        # ---- global normalisation s = max(min_norm, sqrt(Σ⟨h, ḡ⟩)) and update, per group
         dots: list[Tensor] = []
         dot_scales: list[float] = []
-        updates: dict[float, tuple[list[Tensor], list[Tensor]]] = {}
-        for p, m in zip(params, exp_avgs, strict=True):
-            c = corr[id(p)]
-            ht, hscale = hs.get(id(p), (m, c))  # identity metric: h = ḡ = c·m
-            dots.append(torch.dot(ht.reshape(-1), m.reshape(-1)))
-            dot_scales.append(hscale * c)
-            ps_, hts_ = updates.setdefault(hscale, ([], []))
-            ps_.append(p)
-            hts_.append(ht)
+        per_group: list[tuple[dict[str, Any], list[Tensor], list[Tensor], list[float]]] = []
+        for g in self.param_groups:
+            gp, gh, gs = [], [], []
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                m = state[p]["exp_avg"]
+                c = corr[id(p)]
+                ht, hscale = _assemble(parts.get(id(p)), m, c)
+                dots.append(torch.dot(ht.reshape(-1), m.reshape(-1)))
+                dot_scales.append(hscale * c)
+                gp.append(p)
+                gh.append(ht)
+                gs.append(hscale)
+            per_group.append((g, gp, gh, gs))
         total_dot = math.fsum(
             d * sc for d, sc in zip(torch.stack(dots).tolist(), dot_scales, strict=True)
         )
-        s = max(group["min_norm"], math.sqrt(max(0.0, total_dot)))
-        wd = group["weight_decay"]
-        if wd != 0.0:
-            torch._foreach_mul_(params, 1.0 - lr * wd)
-        for hscale, (ps_, hts_) in updates.items():
-            torch._foreach_add_(ps_, hts_, alpha=-lr * hscale / s)
-        group["step"] = t_done + 1
+        s = max(group0["min_norm"], math.sqrt(max(0.0, total_dot)))
+        for g, gp, gh, gs in per_group:
+            if not gp:
+                continue
+            lr, wd = float(g["lr"]), float(g["weight_decay"])
+            if wd != 0.0:
+                torch._foreach_mul_(gp, 1.0 - lr * wd)
+            by_scale: dict[float, tuple[list[Tensor], list[Tensor]]] = {}
+            for p, ht, hscale in zip(gp, gh, gs, strict=True):
+                ps_, hts_ = by_scale.setdefault(hscale, ([], []))
+                ps_.append(p)
+                hts_.append(ht)
+            for hscale, (ps_, hts_) in by_scale.items():
+                torch._foreach_add_(ps_, hts_, alpha=-lr * hscale / s)
+        for g in self.param_groups:
+            g["step"] = t_done + 1
         self._clear_inputs()
         return loss
 
-    def _neuron_directions(
-        self,
-        active: list[Neuron],
-        hs: dict[int, tuple[Tensor, float]],
-        corr: dict[int, float],
-        beta_mu: float,
-        beta_nu: float,
-        shrink: float,
-        ridge: float,
-        use_cg: bool,
-        cg_iters: int,
-        pg: Any | None,
-    ) -> None:
-        """Fill ``hs`` with the step direction of every active neuron's weight and bias."""
-        state = self.state
+    def _prepare(
+        self, active: list[Neuron], use_cg: bool, cg_iters: int, pg: Any | None
+    ) -> _Prepared:
+        """Sample counts, the Gram-or-matrix-free choice and the input statistics of a step.
+
+        Raises ``ValueError`` (after freeing the inputs) when a neuron saw no sample.
+        """
         n_act = len(active)
-        # ---- sample counts (global under DDP), then the Gram-or-matrix-free choice per neuron
         n_products = (cg_iters + 1) if use_cg else 0
         counts = [n.moment_count() for n in active]
         nsamp = [float(n.n_samples()) for n in active]
@@ -453,82 +615,129 @@ class NeuronBoost(torch.optim.Optimizer):
             meta = self._all_reduce([meta], pg)[0]
             counts = meta[:n_act].tolist()
             nsamp = meta[n_act:].tolist()
+        for n, c, ns in zip(active, counts, nsamp, strict=True):
+            if c <= 0 or ns <= 0:
+                self._clear_inputs()
+                raise ValueError(
+                    f"NeuronBoost: module {n.name!r} saw an empty batch (0 samples since the last "
+                    "step); a step needs at least one sample"
+                )
         use_gram = [
-            n.gram_is_cheaper(ns / world, n_products) for n, ns in zip(active, nsamp, strict=True)
+            n.kind == "moments" and n.gram_is_cheaper(ns / world, n_products)
+            for n, ns in zip(active, nsamp, strict=True)
         ]
-
-        # ---- input moment sums (Σx, Σx² from the Gram matrix where it is formed); one collective
+        # input moment sums (Σx, Σx² from the Gram matrix where it is formed); the diagonal
+        # statistics of embeddings and tied weights; one collective for all
         sums: list[Tensor] = []
+        spans: list[tuple[int, int]] = []
         for n, gram in zip(active, use_gram, strict=True):
-            sums += list(n.gram_sums()) if gram else list(n.moment_sums())
+            start = len(sums)
+            if n.kind != "moments":
+                sums += n.diag_sums()  # type: ignore[attr-defined]
+            else:
+                sums += list(n.gram_sums()) if gram else list(n.moment_sums())
+            spans.append((start, len(sums)))
         sums = self._all_reduce(sums, pg)
         for i, (n, gram) in enumerate(zip(active, use_gram, strict=True)):
-            if gram:  # sums[2i] = Σ x xᵀ, sums[2i+1] = Σ x
-                n.gram, n.xsum, n.gram_count = sums[2 * i], sums[2 * i + 1], nsamp[i]
+            if gram:  # Σ x xᵀ, Σ x  →  Σ x, Σ x² (the Gram matrix's diagonal)
+                a, _ = spans[i]
+                n.gram, n.xsum, n.gram_count = sums[a], sums[a + 1], nsamp[i]
                 n.drop_inputs()  # the Gram matrix replaces the inputs: free them now
-                sums[2 * i] = torch.diagonal(n.gram)
-                sums[2 * i], sums[2 * i + 1] = sums[2 * i + 1], sums[2 * i]
+                sums[a], sums[a + 1] = sums[a + 1], torch.diagonal(n.gram)
+        return _Prepared(counts, nsamp, sums, spans)
 
-        # ---- preconditioner from bias-corrected moment EMAs, all neurons at once
-        means = torch._foreach_div(sums[0::2], counts)  # Σx / count
-        sqs = torch._foreach_div(sums[1::2], counts)  # Σx² / count
-        mus: list[Tensor] = []
-        nus: list[Tensor] = []
-        c_mu: list[float] = []
-        c_nu: list[float] = []
+    def _neuron_directions(
+        self,
+        active: list[Neuron],
+        prep: _Prepared,
+        parts: dict[int, list[tuple[slice | None, Tensor, float]]],
+        corr: dict[int, float],
+        beta_mu: float,
+        beta_nu: float,
+        shrink: float,
+        ridges: list[float],
+        use_cg: bool,
+        cg_iters: int,
+        pg: Any | None,
+    ) -> None:
+        """Add every active neuron's step direction (weight and bias pieces) to ``parts``."""
+        state = self.state
+        counts, nsamp, sums, spans = prep.counts, prep.nsamp, prep.sums, prep.spans
+        mom = [i for i, n in enumerate(active) if n.kind == "moments"]
+
+        # ---- preconditioner from bias-corrected moment EMAs, all moment neurons at once
+        precs: list[tuple[Tensor, Tensor | None, Tensor | None, bool]] = [None] * len(active)  # type: ignore[list-item]
         for i, n in enumerate(active):
-            st = state[n.weight]
-            if "mu" not in st:
-                st["mu"] = torch.zeros_like(means[i])
-                st["nu"] = torch.zeros_like(sqs[i])
-                st["moment_step"] = 0
-            st["moment_step"] += 1
-            k = st["moment_step"]
-            mus.append(st["mu"])
-            nus.append(st["nu"])
-            c_mu.append(1.0 - beta_mu**k)
-            c_nu.append(1.0 - beta_nu**k)
-        torch._foreach_mul_(mus, beta_mu)
-        torch._foreach_add_(mus, means, alpha=1.0 - beta_mu)
-        torch._foreach_mul_(nus, beta_nu)
-        torch._foreach_add_(nus, sqs, alpha=1.0 - beta_nu)
-        mu_hat = torch._foreach_div(mus, c_mu)
-        var = torch._foreach_sub(torch._foreach_div(nus, c_nu), torch._foreach_mul(mu_hat, mu_hat))
-        torch._foreach_clamp_min_(var, 0.0)
-        var_means = torch._foreach_mul([v.mean() for v in var], shrink)
-        torch._foreach_mul_(var, 1.0 - shrink)
-        torch._foreach_add_(var, var_means)  # (1 − s)·var + s·mean(var)
-        torch._foreach_clamp_min_(var, _VAR_FLOOR)
+            if n.kind != "moments":
+                a, b = spans[i]
+                pw, pb = n.jacobi(sums[a:b], nsamp[i], ridges[i])  # type: ignore[attr-defined]
+                precs[i] = (pw, pb, None, True)
+        if mom:
+            means = torch._foreach_div([sums[spans[i][0]] for i in mom], [counts[i] for i in mom])
+            sqs = torch._foreach_div([sums[spans[i][0] + 1] for i in mom], [counts[i] for i in mom])
+            mus: list[Tensor] = []
+            nus: list[Tensor] = []
+            c_mu: list[float] = []
+            c_nu: list[float] = []
+            for j, i in enumerate(mom):
+                n = active[i]
+                st = state[n.weight]
+                k_mu, k_nu, k_t = "mu" + n.key, "nu" + n.key, "moment_step" + n.key
+                if k_mu not in st:
+                    st[k_mu] = torch.zeros_like(means[j])
+                    st[k_nu] = torch.zeros_like(sqs[j])
+                    st[k_t] = 0
+                st[k_t] += 1
+                k = st[k_t]
+                mus.append(st[k_mu])
+                nus.append(st[k_nu])
+                c_mu.append(1.0 - beta_mu**k)
+                c_nu.append(1.0 - beta_nu**k)
+            torch._foreach_mul_(mus, beta_mu)
+            torch._foreach_add_(mus, means, alpha=1.0 - beta_mu)
+            torch._foreach_mul_(nus, beta_nu)
+            torch._foreach_add_(nus, sqs, alpha=1.0 - beta_nu)
+            mu_hat = torch._foreach_div(mus, c_mu)
+            var = torch._foreach_sub(
+                torch._foreach_div(nus, c_nu), torch._foreach_mul(mu_hat, mu_hat)
+            )
+            torch._foreach_clamp_min_(var, 0.0)
+            var_means = torch._foreach_mul([v.mean() for v in var], shrink)
+            torch._foreach_mul_(var, 1.0 - shrink)
+            torch._foreach_add_(var, var_means)  # (1 − s)·var + s·mean(var)
+            torch._foreach_clamp_min_(var, _VAR_FLOOR)
 
-        precs: list[tuple[Tensor, Tensor | None, Tensor | None]] = []
-        for n, mu, v in zip(active, mu_hat, var, strict=True):
-            if mu.dtype != v.dtype:
-                mu = mu.to(v.dtype)
-            groups = n.groups
-            mu_e = expand_per_weight(mu, n.weight, groups)
-            var_e = expand_per_weight(v, n.weight, groups)
-            if n.bias is None:
-                precs.append((torch.reciprocal(var_e + mu_e.square()), None, None))
-                continue
-            inv = torch.reciprocal(var_e)
-            if n.is_linear:  # μ shared by all output units: rank-1 forms over fan-in
-                precs.append((inv, mu, torch.mul(mu, inv.view(-1))))
-            elif mu_e.shape[0] == 1:
-                fan = n.weight[0].numel()
-                precs.append(
-                    (
+            for i, mu, v in zip(mom, mu_hat, var, strict=True):
+                n = active[i]
+                if mu.dtype != v.dtype:
+                    mu = mu.to(v.dtype)
+                w = n.w
+                groups = n.groups
+                mu_e = expand_per_weight(mu, w, groups)
+                var_e = expand_per_weight(v, w, groups)
+                if n.bias is None:
+                    precs[i] = (torch.reciprocal(var_e + mu_e.square()), None, None, False)
+                    continue
+                inv = torch.reciprocal(var_e)
+                if n.is_linear:  # μ shared by all output units: rank-1 forms over fan-in
+                    precs[i] = (inv, mu, torch.mul(mu, inv.view(-1)), False)
+                elif mu_e.shape[0] == 1:
+                    fan = w[0].numel()
+                    precs[i] = (
                         inv,
-                        mu_e.expand_as(n.weight[:1]).reshape(fan),
-                        (mu_e * inv).expand_as(n.weight[:1]).reshape(fan),
+                        mu_e.expand_as(w[:1]).reshape(fan),
+                        (mu_e * inv).expand_as(w[:1]).reshape(fan),
+                        False,
                     )
-                )
-            else:  # grouped convolution: μ differs between output units
-                precs.append((inv, mu_e, None))
+                else:  # grouped convolution: μ differs between output units
+                    precs[i] = (inv, mu_e, None, False)
 
         def apply_p(i: int, rw: Tensor, rb: Tensor | None) -> tuple[Tensor, Tensor | None]:
             """z = P r: exact inverse of [[diag σ² + μμᵀ, μ], [μᵀ, 1]] (or diagonal)."""
-            inv, mu, mu_inv = precs[i]
+            inv, mu, mu_inv, jac = precs[i]
             zw = torch.mul(rw, inv)
+            if jac:  # Jacobi: mu holds the bias's diagonal
+                return zw, None if (rb is None or mu is None) else torch.mul(rb, mu)
             if rb is None or mu is None:
                 return zw, None
             if mu_inv is not None:  # zw = (rw − rb μᵀ)/σ²;  zb = rb − zw·μ
@@ -542,14 +751,14 @@ class NeuronBoost(torch.optim.Optimizer):
         # ---- per neuron: h = (Â + γ I_w)⁻¹ ḡ by PCG, or h = P ḡ. Solved in units of the raw EMA
         # m (ḡ = c·m) so that ḡ is never formed.
         bs: list[tuple[Tensor, Tensor | None]] = []
-        for n, (inv, _, _) in zip(active, precs, strict=True):
+        for n, (inv, _, _, _) in zip(active, precs, strict=True):
             cdt = inv.dtype
-            bw = state[n.weight]["exp_avg"]
+            bw = _rows(state[n.weight]["exp_avg"], n.rows)
             if bw.dtype != cdt:
                 bw = bw.to(cdt)
             bb = None
             if n.bias is not None:
-                bb = state[n.bias]["exp_avg"]
+                bb = _rows(state[n.bias]["exp_avg"], n.bias_rows)
                 if bb.dtype != cdt:
                     bb = bb.to(cdt)
                 ratio = corr[id(n.bias)] / corr[id(n.weight)]
@@ -558,24 +767,24 @@ class NeuronBoost(torch.optim.Optimizer):
             bs.append((bw, bb))
         if use_cg:
             cs = [corr[id(n.weight)] for n in active]
-            sols = self._pcg(active, bs, apply_p, nsamp, ridge, cg_iters, pg, cs)
+            sols = self._pcg(active, bs, apply_p, nsamp, ridges, cg_iters, pg, cs)
             for n, (hw, hb) in zip(active, sols, strict=True):
                 if hw.dtype != n.weight.dtype:
                     hw = hw.to(n.weight.dtype)
-                state[n.weight]["h"] = hw
-                hs[id(n.weight)] = (hw, 1.0)
+                state[n.weight]["h" + n.key] = hw
+                parts.setdefault(id(n.weight), []).append((n.rows, hw, 1.0))
                 if n.bias is not None and hb is not None:
                     if hb.dtype != n.bias.dtype:
                         hb = hb.to(n.bias.dtype)
-                    state[n.bias]["h"] = hb
-                    hs[id(n.bias)] = (hb, 1.0)
+                    state[n.bias]["h" + n.key] = hb
+                    parts.setdefault(id(n.bias), []).append((n.bias_rows, hb, 1.0))
         else:
             for i, (n, (bw, bb)) in enumerate(zip(active, bs, strict=True)):
                 zw, zb = apply_p(i, bw, bb)
                 c = corr[id(n.weight)]
-                hs[id(n.weight)] = (zw.to(n.weight.dtype), c)
+                parts.setdefault(id(n.weight), []).append((n.rows, zw.to(n.weight.dtype), c))
                 if n.bias is not None and zb is not None:
-                    hs[id(n.bias)] = (zb.to(n.bias.dtype), c)
+                    parts.setdefault(id(n.bias), []).append((n.bias_rows, zb.to(n.bias.dtype), c))
 
     def _pcg(
         self,
@@ -583,7 +792,7 @@ class NeuronBoost(torch.optim.Optimizer):
         bs: list[tuple[Tensor, Tensor | None]],
         apply_p: Callable[[int, Tensor, Tensor | None], tuple[Tensor, Tensor | None]],
         nsamp: list[float],
-        ridge: float,
+        ridges: list[float],
         iters: int,
         pg: Any | None,
         cs: list[float],
@@ -626,14 +835,14 @@ class NeuronBoost(torch.optim.Optimizer):
         warm = False
         for n, (bw, bb) in zip(active, bs, strict=True):
             st = self.state[n.weight]
-            if "h" in st:
+            if "h" + n.key in st:
                 warm = True
-                hw = st["h"]
+                hw = st["h" + n.key]
                 if hw.dtype != bw.dtype:
                     hw = hw.to(bw.dtype)
                 hb = None
                 if bb is not None and n.bias is not None:
-                    hb_state = self.state[n.bias].get("h")
+                    hb_state = self.state[n.bias].get("h" + n.key)
                     if hb_state is None:
                         hb = torch.zeros_like(bb)
                     else:
@@ -656,14 +865,14 @@ class NeuronBoost(torch.optim.Optimizer):
                         aw, ab = n.vjp(n.jvp(hw, hb), hw, hb is not None)
                         flat += [aw] if ab is None else [aw, ab]
                     else:
-                        aw, ab = n.product(hw, hb, inv_n[i] / cs[i], ridge / cs[i])
+                        aw, ab = n.product(hw, hb, inv_n[i] / cs[i], ridges[i] / cs[i])
                     locs.append((aw, ab))
                 red = iter(self._all_reduce(flat, pg))
                 for i, (hw, _) in enumerate(hs):
                     (bw, bb), (aw, ab) = bs[i], locs[i]
                     if free[i]:
                         sc = inv_n[i] / cs[i]
-                        aw = next(red).mul_(sc).add_(hw, alpha=ridge / cs[i])
+                        aw = next(red).mul_(sc).add_(hw, alpha=ridges[i] / cs[i])
                         ab = None if ab is None else next(red).mul_(sc)
                     rw = torch.sub(bw, aw, out=aw)
                     rb = None if (ab is None or bb is None) else torch.sub(bb, ab, out=ab)
@@ -673,11 +882,11 @@ class NeuronBoost(torch.optim.Optimizer):
                 for i, n in enumerate(active):
                     (hw, hb), (bw, bb), c = hs[i], bs[i], cs[i]
                     if free[i]:
-                        rw = torch.add(bw, hw, alpha=-ridge / c)
+                        rw = torch.add(bw, hw, alpha=-ridges[i] / c)
                         rb = None if bb is None else bb.clone()
                         n.vjp_add_(n.jvp(hw, hb), rw, rb, -inv_n[i] / c)
                     else:
-                        aw, ab = n.product(hw, hb, inv_n[i] / c, ridge / c)
+                        aw, ab = n.product(hw, hb, inv_n[i] / c, ridges[i] / c)
                         rw = torch.sub(bw, aw, out=aw)
                         rb = None if (ab is None or bb is None) else torch.sub(bb, ab, out=ab)
                     rs.append((rw, rb))
@@ -711,7 +920,7 @@ class NeuronBoost(torch.optim.Optimizer):
                             del aw, ab
                     del u_i
                 else:
-                    ap = n.product(pw, pb, inv_n[i], ridge)
+                    ap = n.product(pw, pb, inv_n[i], ridges[i])
                     aps[i] = ap
                     scal.append(pair_dots(ps[i], ap))
                     del ap
@@ -735,7 +944,11 @@ class NeuronBoost(torch.optim.Optimizer):
             alphas: list[float] = []
             for i in range(nn_):
                 # matrix-free: ‖J p‖²/N + γ‖p_w‖²; Gram: ⟨p, (Â + γ I_w)p⟩
-                pap = vals[i][0] * inv_n[i] + ridge * vals[i][1] if free[i] else math.fsum(vals[i])
+                pap = (
+                    vals[i][0] * inv_n[i] + ridges[i] * vals[i][1]
+                    if free[i]
+                    else math.fsum(vals[i])
+                )
                 alpha = rz[i] / pap if pap > 0.0 and math.isfinite(pap) else 0.0
                 alphas.append(alpha)
                 (hw, hb), (pw, pb) = hs[i], ps[i]
@@ -752,14 +965,14 @@ class NeuronBoost(torch.optim.Optimizer):
                 ap_i = aps[i]
                 if u_j is not None:  # r −= α(JᵀJ p / N + γ p_w), Jᵀ fused into the residual
                     n.vjp_add_(u_j, rw, rb, -alpha * inv_n[i])
-                    rw.add_(pw, alpha=-alpha * ridge)
+                    rw.add_(pw, alpha=-alpha * ridges[i])
                     us[i] = None
                 elif free[i]:  # reduced local sums
                     assert ap_i is not None
                     rw.add_(ap_i[0], alpha=-alpha * inv_n[i])
                     if rb is not None and ap_i[1] is not None:
                         rb.add_(ap_i[1], alpha=-alpha * inv_n[i])
-                    rw.add_(pw, alpha=-alpha * ridge)
+                    rw.add_(pw, alpha=-alpha * ridges[i])
                 else:
                     assert ap_i is not None
                     rw.add_(ap_i[0], alpha=-alpha)
@@ -785,3 +998,321 @@ class NeuronBoost(torch.optim.Optimizer):
 
 
 _VAR_FLOOR = 1e-12
+
+
+_OWNERS: weakref.WeakKeyDictionary[nn.Module, Any] = weakref.WeakKeyDictionary()
+_PER_GROUP = ("lr", "ridge", "weight_decay", "precondition")
+_STATE_KEYS = ("exp_avg", "step", "h", "mu", "nu", "moment_step")
+
+
+def _param_groups(
+    model: nn.Module, params: Any, lr_fn: bool, ridge_fn: bool
+) -> list[dict[str, Any]]:
+    """The parameter groups: all of ``model``'s parameters, or ``params`` as in torch.optim."""
+    if params is None:
+        ps = list(model.parameters())
+        if not ps:
+            raise ValueError("model has no parameters to optimise")
+        return [{"params": ps}]
+    if isinstance(params, (Tensor, dict)):
+        params = [params]
+    items = list(params)
+    if not items:
+        raise ValueError("params is empty: pass None (all of model's parameters) or groups")
+    if all(isinstance(i, Tensor) for i in items):
+        groups: list[dict[str, Any]] = [{"params": items}]
+    elif all(isinstance(i, dict) for i in items):
+        groups = [dict(g) for g in items]
+    else:
+        raise TypeError("params must be an iterable of tensors or of dicts (parameter groups)")
+    for i, g in enumerate(groups):
+        if "params" not in g:
+            raise ValueError(f"parameter group {i} has no 'params'")
+        if lr_fn and "lr" in g:
+            raise ValueError(
+                f"parameter group {i} sets 'lr' but lr is a callable for all groups; pass a "
+                "float lr (and a torch.optim.lr_scheduler) for per-group learning rates"
+            )
+        if ridge_fn and "ridge" in g:
+            raise ValueError(f"parameter group {i} sets 'ridge' but ridge is a callable")
+    return groups
+
+
+def _check_group(g: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Per-group values: only lr, ridge, weight_decay and precondition may differ."""
+    for k, v in defaults.items():
+        if k not in _PER_GROUP and k != "step" and g.get(k) != v:
+            raise ValueError(
+                f"parameter groups cannot set {k!r} (global in NeuronBoost); per-group keys are "
+                f"{', '.join(_PER_GROUP)}"
+            )
+    for k in ("lr", "ridge"):
+        v = g[k]
+        if v == 0.0 and defaults[k] == 0.0:  # a callable schedule fills it in at each step
+            continue
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not (math.isfinite(v) and v > 0)
+        ):
+            raise ValueError(f"parameter group {k} must be a positive finite float, got {v!r}")
+    wd = g["weight_decay"]
+    if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not wd >= 0:
+        raise ValueError(f"parameter group weight_decay must be a float >= 0, got {wd!r}")
+    if not isinstance(g["precondition"], bool):
+        raise TypeError(f"parameter group precondition must be a bool, got {g['precondition']!r}")
+
+
+def _attention_neurons(
+    m: nn.MultiheadAttention, label: str, optimised: Callable[[object], bool], skip: bool
+) -> list[Neuron | None]:
+    """The q, k, v blocks of the input projection and ``out_proj`` (``None`` where not used)."""
+    e = m.embed_dim
+    bias = m.in_proj_bias if optimised(m.in_proj_bias) else None
+    out: list[Neuron | None] = []
+    packed = m._qkv_same_embed_dim
+    weights = (
+        [m.in_proj_weight] * 3 if packed else [m.q_proj_weight, m.k_proj_weight, m.v_proj_weight]
+    )
+    for i, (k, w) in enumerate(zip("qkv", weights, strict=True)):
+        rows = slice(i * e, (i + 1) * e)
+        if not optimised(w):
+            out.append(None)
+            continue
+        out.append(
+            Neuron(
+                module=m,
+                name=f"{label}.in_proj[{k}]" if packed else f"{label}.{k}_proj",
+                weight=w,
+                bias=bias,
+                rows=rows if packed else None,
+                bias_rows=rows,
+                key=f"_{k}",
+                linear=True,
+            )
+        )
+    op = m.out_proj
+    if skip or not optimised(op.weight):
+        out.append(None)
+    else:
+        ob = op.bias if optimised(op.bias) else None
+        out.append(Neuron(module=op, name=f"{label}.out_proj", weight=op.weight, bias=ob))
+    return out
+
+
+def _tie(flat: list[Neuron]) -> list[Neuron]:
+    """Merge neurons whose (whole) weight is one shared parameter into a :class:`TiedNeuron`."""
+    by: dict[int, list[Neuron]] = {}
+    for n in flat:
+        if n.rows is None:
+            by.setdefault(id(n.weight), []).append(n)
+    out: list[Neuron] = []
+    done: set[int] = set()
+    for n in flat:
+        group = by.get(id(n.weight), [n]) if n.rows is None else [n]
+        if len(group) == 1:
+            out.append(n)
+            continue
+        if id(n.weight) in done:
+            continue
+        done.add(id(n.weight))
+        names = ", ".join(repr(m.name) for m in group)
+        ok = all(
+            isinstance(m, EmbeddingNeuron) or (type(m) is Neuron and m.is_linear) for m in group
+        )
+        if not ok:
+            warnings.warn(
+                f"NeuronBoost: the weight shared by {names} gets the identity metric (tied "
+                "weights are supported between Linear and Embedding modules only)",
+                stacklevel=3,
+            )
+            continue
+        biases: list[Tensor] = []
+        for m in group:
+            if m.bias is not None and all(m.bias is not b for b in biases):
+                biases.append(m.bias)
+        if len(biases) > 1:
+            warnings.warn(
+                f"NeuronBoost: the modules {names} share a weight but have different biases; "
+                "only the first bias is preconditioned with the weight, the others get the "
+                "identity metric",
+                stacklevel=3,
+            )
+            for m in group:
+                if m.bias is not None and m.bias is not biases[0]:
+                    m.bias = None
+        out.append(
+            TiedNeuron(
+                module=group[0].module,
+                name="+".join(m.name for m in group),
+                weight=n.weight,
+                bias=biases[0] if biases else None,
+                members=group,
+            )
+        )
+    return out
+
+
+def _remove_handles(handles: list[RemovableHandle]) -> None:
+    for h in handles:
+        h.remove()
+    handles.clear()
+
+
+def _input_hook(ref: Any, n: Neuron) -> Callable[[nn.Module, tuple[Any, ...], Any], None]:
+    """Forward hook: record the module's first positional input (training mode, grad on)."""
+
+    def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        if ref() is None or not (module.training and torch.is_grad_enabled()) or not args:
+            return
+        x = args[0]
+        if isinstance(x, Tensor):
+            n.add_input(x.detach())
+
+    return hook
+
+
+def _reaches(fn: Any, weight: Tensor, depth: int = 4) -> bool:
+    """Whether the autograd chain from ``fn`` (first inputs) accumulates into ``weight``."""
+    for _ in range(depth):
+        if fn is None:
+            return False
+        if getattr(fn, "variable", None) is weight:
+            return True
+        nxt = fn.next_functions
+        fn = nxt[0][0] if nxt else None
+    return False
+
+
+def _saved_linear_input(y: Tensor, weight: Tensor) -> Tensor | None:
+    """The input ``x`` of the ``linear(x, weight, …)`` that produced ``y`` (up to reshapes).
+
+    ``F.multi_head_attention_forward`` applies ``out_proj`` functionally, so no module hook sees
+    its input; autograd saved it for the weight gradient (``addmm``/``mm``'s ``mat1``). Returns
+    ``None`` when the graph does not have that form (e.g. under ``torch.compile``).
+    """
+    fn = y.grad_fn
+    for _ in range(4):
+        if fn is None:
+            return None
+        name = type(fn).__name__
+        if name in ("AddmmBackward0", "MmBackward0"):
+            try:
+                mat2 = getattr(fn, "_saved_mat2")  # noqa: B009 (no stubs for saved tensors)
+                mat1 = getattr(fn, "_saved_mat1" if name == "AddmmBackward0" else "_saved_self")
+            except (AttributeError, RuntimeError):
+                return None
+            if tuple(mat2.shape) != (weight.shape[1], weight.shape[0]):
+                return None
+            if mat1.dim() != 2 or mat1.shape[1] != weight.shape[1]:
+                return None
+            if not _reaches(fn.next_functions[-1][0], weight):
+                return None
+            return mat1
+        nxt = fn.next_functions
+        fn = nxt[0][0] if nxt else None
+    return None
+
+
+def _attention_hook(
+    ref: Any, ns: list[Neuron | None]
+) -> Callable[[nn.Module, tuple[Any, ...], dict[str, Any], Any], None]:
+    """Forward hook of ``nn.MultiheadAttention``: query, key, value and ``out_proj``'s input."""
+
+    def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
+        if ref() is None or not (module.training and torch.is_grad_enabled()):
+            return
+        for i, key in enumerate(("query", "key", "value")):
+            n = ns[i]
+            x = args[i] if len(args) > i else kwargs.get(key)
+            if n is not None and isinstance(x, Tensor):
+                n.add_input(x.detach())
+        out_n = ns[3]
+        y = output[0] if isinstance(output, tuple) else output
+        if out_n is not None and isinstance(y, Tensor):
+            a = _saved_linear_input(y, out_n.weight)
+            if a is not None:
+                out_n.add_input(a.detach())
+
+    return hook
+
+
+def _take_over(m: nn.Module, opt: NeuronBoost) -> None:
+    """Make ``opt`` the only NeuronBoost capturing ``m``'s inputs (warn if another one was)."""
+    old_ref = _OWNERS.get(m)
+    old = old_ref() if old_ref is not None else None
+    if old is not None and old is not opt and old._handles:
+        warnings.warn(
+            f"NeuronBoost: module {type(m).__name__} is already hooked by another NeuronBoost "
+            "instance; that optimizer's hooks are removed (it can no longer step). Call "
+            "remove_hooks() on an optimizer you replace.",
+            stacklevel=4,
+        )
+        old.remove_hooks()
+    _OWNERS[m] = weakref.ref(opt)
+
+
+def _check_state_dict(opt: NeuronBoost, sd: Any) -> None:
+    """Raise ``ValueError`` naming the first way ``sd`` does not fit ``opt``."""
+    if not isinstance(sd, dict) or "state" not in sd or "param_groups" not in sd:
+        raise ValueError("load_state_dict expects a dict with 'state' and 'param_groups'")
+    groups = sd["param_groups"]
+    if len(groups) != len(opt.param_groups):
+        raise ValueError(
+            f"state_dict has {len(groups)} parameter groups, this optimizer has "
+            f"{len(opt.param_groups)}"
+        )
+    params: list[Tensor] = []
+    for i, (g, mine) in enumerate(zip(groups, opt.param_groups, strict=True)):
+        missing = [k for k in ("ridge", "cg_iters", "betas", "min_norm", "step") if k not in g]
+        if missing:
+            raise ValueError(
+                f"state_dict is not a NeuronBoost state: parameter group {i} lacks "
+                f"{', '.join(map(repr, missing))} (saved by another optimizer?)"
+            )
+        if len(g["params"]) != len(mine["params"]):
+            raise ValueError(
+                f"parameter group {i}: state_dict has {len(g['params'])} parameters, this "
+                f"optimizer has {len(mine['params'])} (another model?)"
+            )
+        params += list(mine["params"])
+    index = {id(p): i for i, p in enumerate(params)}
+    expected: dict[int, dict[str, tuple[int, ...]]] = {}
+    for n in opt._neurons:
+        wi = index.get(id(n.weight))
+        if wi is not None:
+            exp = expected.setdefault(wi, {})
+            exp["h" + n.key] = tuple(n.w.shape)
+            if n.kind == "moments":
+                exp["mu" + n.key] = exp["nu" + n.key] = (n.d_in,)
+        b = n.b
+        bi = index.get(id(n.bias)) if n.bias is not None else None
+        if bi is not None and b is not None:
+            expected.setdefault(bi, {})["h" + n.key] = tuple(b.shape)
+    for pid, st in sd["state"].items():
+        if not isinstance(pid, int) or not 0 <= pid < len(params):
+            raise ValueError(f"state_dict has state for unknown parameter {pid!r}")
+        p = params[pid]
+        for k, v in st.items():
+            if not any(k == base or k.startswith(base + "_") for base in _STATE_KEYS):
+                raise ValueError(
+                    f"state of parameter {pid}: unexpected entry {k!r} (not a NeuronBoost state; "
+                    "saved by another optimizer?)"
+                )
+            if k == "step" and not (isinstance(v, int) and not isinstance(v, bool)):
+                raise ValueError(
+                    f"state of parameter {pid}: 'step' must be an int, got {type(v).__name__} "
+                    "(saved by another optimizer?)"
+                )
+            shape = tuple(p.shape) if k == "exp_avg" else expected.get(pid, {}).get(k)
+            if k.startswith(("exp_avg", "h", "mu", "nu")) and isinstance(v, Tensor):
+                if shape is None:
+                    raise ValueError(
+                        f"state of parameter {pid}: entry {k!r} does not belong to any neuron of "
+                        "this model (another architecture?)"
+                    )
+                if tuple(v.shape) != shape:
+                    raise ValueError(
+                        f"state of parameter {pid}: {k!r} has shape {tuple(v.shape)}, expected "
+                        f"{shape} (another architecture?)"
+                    )
