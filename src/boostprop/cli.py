@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +64,38 @@ def _int_list(text: str) -> list[int]:
         ) from None
 
 
+def _json_object(text: str) -> dict[str, object]:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r} ({exc})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
+
+
+def _executor_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="who trains the runs: this machine's process pool (default) or a Ray cluster",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="the Ray cluster: auto (a running cluster), HOST:PORT, or ray://HOST:10001",
+    )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="add this plan's new claims or comparisons to the folder's plan (never changes one)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from boostprop import __version__
 
@@ -102,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--jobs", type=_positive_int, default=1, help="parallel training processes (default 1)"
     )
+    _executor_args(rep)
     rep.add_argument("--no-progress", action="store_true", help="no progress bars")
     rep.add_argument(
         "--estimate",
@@ -115,13 +147,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tune each recipe's learning rate on the validation split (same budget for "
         "all), run the seeds, and write a report into --out.",
     )
-    bench.add_argument(
-        "--dataset", required=True, help="a data set name (see `boostprop datasets`)"
+    source = bench.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="a data set name (see `boostprop datasets`)")
+    source.add_argument(
+        "--data",
+        metavar="MODULE:FUNCTION",
+        help="your data: FUNCTION(split) returns (x, y) for split train/val/test "
+        "(see docs/your_model.md)",
     )
     bench.add_argument(
         "--recipes", required=True, help="comma-separated recipe names (see `boostprop recipes`)"
     )
-    bench.add_argument("--model", default="mlp", choices=["mlp", "cnn"], help="model (default mlp)")
+    bench.add_argument(
+        "--model",
+        default="mlp",
+        help="mlp, cnn, or your MODULE:FUNCTION(input_shape, n_classes, **kwargs) (default mlp)",
+    )
+    bench.add_argument(
+        "--model-kwargs",
+        type=_json_object,
+        default=None,
+        help="keyword arguments of the model as JSON, e.g. '{\"width\": 64}'",
+    )
     bench.add_argument(
         "--widths", type=_int_list, default=[256, 256], help="MLP hidden widths, e.g. 256,256"
     )
@@ -146,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--train-subset", type=_positive_int, default=None, help="use this many training samples"
     )
-    bench.add_argument("--out", type=Path, default=Path("results/adhoc"))
+    bench.add_argument("--out", type=Path, default=Path("results/comparison"))
     bench.add_argument("--jobs", type=_positive_int, default=1)
+    _executor_args(bench)
     bench.add_argument("--no-progress", action="store_true")
 
     report = sub.add_parser("report", help="(re)build the report of a results folder")
@@ -181,13 +229,20 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from boostprop.bench.reproduce import reproduce
+    from boostprop.bench.executors import make_executor
+    from boostprop.bench.pipeline import reproduce
 
     if args.estimate:
         return _cmd_estimate(args)
     out = args.out or Path("reports") / args.preset
     html = reproduce(
-        out, preset=args.preset, only=args.only, jobs=args.jobs, progress=not args.no_progress
+        out,
+        preset=args.preset,
+        only=args.only,
+        jobs=args.jobs,
+        executor=make_executor(args.executor, args.jobs, args.ray_address),
+        extend=args.extend,
+        progress=not args.no_progress,
     )
     print(f"report: {html}")
     print(f"        {html.with_suffix('.md')}")
@@ -195,46 +250,31 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from boostprop.bench.executors import LocalExecutor
-    from boostprop.bench.report import RUNS_FILE, build_report
-    from boostprop.bench.reproduce import write_plan
-    from boostprop.bench.store import ResultsStore
-    from boostprop.bench.sweep import Comparison, run_comparisons
+    from boostprop.bench.executors import make_executor
+    from boostprop.bench.pipeline import compare
 
-    model_kwargs: dict[str, object] = {}
-    if args.model == "mlp":
+    model_kwargs: dict[str, object] = dict(args.model_kwargs or {})
+    if args.model == "mlp" and args.model_kwargs is None:
         model_kwargs = {"widths": args.widths, "activation": args.activation}
-    comparison = Comparison(
-        claim="adhoc",
-        id=f"{args.dataset}_{args.model}",
-        title=f"{args.dataset} {args.model}",
-        dataset=args.dataset,
+    result = compare(
+        [r.strip() for r in args.recipes.split(",") if r.strip()],
+        data=args.data or args.dataset,
         model=args.model,
         model_kwargs=model_kwargs,
-        recipes=tuple(r.strip() for r in args.recipes.split(",") if r.strip()),
-        target=args.target,
+        out=args.out,
         epochs=args.epochs,
         batch_size=args.batch_size,
         seeds=args.seeds,
-        lr_factors=tuple(args.lr_factors),
+        target=args.target,
+        lr_factors=args.lr_factors,
         train_subset=args.train_subset,
-    )
-    from boostprop.data import get_dataset
-    from boostprop.models import build_model
-
-    info = get_dataset(args.dataset)
-    build_model(args.model, info.input_shape, info.n_classes, **model_kwargs)  # fail fast, clearly
-    command = "boostprop " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    entry = {"name": "adhoc", "comparisons": [comparison.to_dict()], "skipped": []}
-    write_plan(args.out, "adhoc", [entry], command)
-    run_comparisons(
-        [comparison],
-        ResultsStore(args.out / RUNS_FILE),
-        executor=LocalExecutor(args.jobs),
+        jobs=args.jobs,
+        executor=make_executor(args.executor, args.jobs, args.ray_address),
+        extend=args.extend,
         progress=not args.no_progress,
     )
-    html = build_report(args.out)
-    print(f"report: {html}")
+    print(result.to_markdown())
+    print(f"report: {result.report}")
     return 0
 
 
@@ -262,9 +302,8 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_recipes(args: argparse.Namespace) -> int:
-    from boostprop.bench.recipes import RECIPES, get_recipe
+    from boostprop.bench.recipes import RECIPES
 
-    get_recipe("softmax-ce+sgd")  # registers every claim's recipes
     rows = [["name", "loss", "optimizer", "default lr", "description"]]
     rows += [[r.name, r.loss, r.optimizer, f"{r.lr:g}", r.description] for r in RECIPES.values()]
     print(_table(rows))

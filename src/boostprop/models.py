@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -173,16 +174,32 @@ def _check_positive(name: str, value: int) -> None:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
 
-def _mlp(input_shape: tuple[int, ...], n_classes: int, **kw: Any) -> nn.Module:
-    return MLP(math.prod(input_shape), kw.pop("widths", (256, 256)), n_classes, **kw)
+def _mlp(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    *,
+    widths: Sequence[int] = (256, 256),
+    activation: str = "relu",
+    init: str = "default",
+) -> nn.Module:
+    return MLP(math.prod(input_shape), widths, n_classes, activation=activation, init=init)
+
+
+def _cnn_class(input_shape: tuple[int, ...]) -> tuple[Callable[..., nn.Module], int]:
+    """The small CNN for ``input_shape`` (with the signal length filled in) and how many of its
+    positional parameters the factory fills; its keywords are the model's arguments."""
+    if len(input_shape) == 1:
+        return functools.partial(CNN1D, length=input_shape[0]), 1
+    if tuple(input_shape[-2:]) == (28, 28):
+        return CNN28, 1
+    raise ValueError(f"input_shape: no small CNN for inputs of shape {input_shape}")
 
 
 def _cnn(input_shape: tuple[int, ...], n_classes: int, **kw: Any) -> nn.Module:
-    if len(input_shape) == 1:
-        return CNN1D(n_classes, length=input_shape[0], **kw)
-    if tuple(input_shape[-2:]) == (28, 28):
-        return CNN28(n_classes, **kw)
-    raise ValueError(f"input_shape: no small CNN for inputs of shape {input_shape}")
+    return _cnn_class(input_shape)[0](n_classes, **kw)
+
+
+_cnn.defaults_for = _cnn_class  # type: ignore[attr-defined]  # its defaults depend on the shape
 
 
 register_model("mlp", _mlp)

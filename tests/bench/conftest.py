@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from boostprop._threads import one_thread_if
-from boostprop.bench.reproduce import reproduce
+from boostprop.bench.pipeline import reproduce
 
 
 @pytest.fixture(scope="session")

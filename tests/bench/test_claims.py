@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from boostprop.bench.claims import CLAIMS, get_claim
-from boostprop.bench.claims.base import PRESETS, Verdict, combine
+from boostprop.bench.plan import Comparison
+from boostprop.bench.presets import Preset
 from boostprop.bench.summary import summarize_comparison
-from boostprop.bench.sweep import Comparison
+from boostprop.bench.verdicts import Verdict, combine
 
 
 def fabricate(
@@ -63,7 +64,7 @@ def test_every_claim_has_comparisons_or_extras_for_every_preset() -> None:
         if not claim.in_reproduce:
             continue
         assert claim.statement and claim.rule and claim.paper, name
-        for preset in PRESETS:
+        for preset in Preset:
             for c in claim.comparisons(preset):
                 assert c.claim == name
                 assert c.seeds >= 2  # Welch's test needs two per side
@@ -87,7 +88,7 @@ def _judge(
 ) -> Verdict:
     claim = get_claim(name)
     summaries = {}
-    for c in claim.comparisons("smoke"):
+    for c in claim.comparisons(Preset.SMOKE):
         c = dataclasses.replace(c, epochs=10)
         outcome = {r: per_recipe.get(r, default) for r in c.recipes}
         summaries[c.id] = summarize_comparison(c, fabricate(c, outcome))

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from boostprop.bench.claims.baselines import ADAM, SGD
 from boostprop.bench.estimate import estimate, time_steps
-from boostprop.bench.runner import RunSpec
+from boostprop.bench.recipes.baselines import ADAM, SGD
+from boostprop.bench.runner import make_spec
 
 
 def test_estimate_counts_every_planned_run_once() -> None:
@@ -32,8 +32,6 @@ def test_estimate_counts_every_planned_run_once() -> None:
 
 
 def test_time_steps_rejects_bad_counts() -> None:
-    spec = RunSpec(
-        recipe=ADAM, dataset="iris", model="mlp", lr=1e-3, seed=0, epochs=1, batch_size=8
-    )
+    spec = make_spec(ADAM, "iris", "mlp", lr=1e-3, seed=0, epochs=1, batch_size=8)
     with pytest.raises(ValueError, match="steps"):
         time_steps(spec, steps=0)

@@ -5,16 +5,27 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
+from typing import Any
 
+from boostprop.bench.plan import Comparison, write_plan
 from boostprop.bench.report import build_report
-from boostprop.bench.reproduce import write_plan
 from boostprop.bench.store import ResultsStore
-from boostprop.bench.sweep import Comparison, run_comparisons
+from boostprop.bench.sweep import run_comparisons
+
+
+def _plan(c: Comparison, skipped: list[str]) -> dict[str, Any]:
+    """A one-claim plan (the baselines claim's rule judges SGD vs Adam)."""
+    return {
+        "kind": "claims",
+        "preset": {"name": "smoke"},
+        "command": "test",
+        "claims": [{"name": "baselines", "comparisons": [c.to_dict()], "skipped": skipped}],
+    }
 
 
 def test_report_from_tiny_results_folder(tmp_path: Path) -> None:
     c = Comparison(
-        claim="adhoc",
+        claim="baselines",
         id="iris_mlp",
         title="iris MLP",
         dataset="iris",
@@ -27,12 +38,7 @@ def test_report_from_tiny_results_folder(tmp_path: Path) -> None:
         seeds=2,
         lr_factors=(1.0, 2.0),
     )
-    write_plan(
-        tmp_path,
-        "adhoc",
-        [{"name": "adhoc", "comparisons": [c.to_dict()], "skipped": ["x: y"]}],
-        "test",
-    )
+    write_plan(tmp_path, _plan(c, ["x: y"]))
     run_comparisons([c], ResultsStore(tmp_path / "runs.jsonl"), progress=False)
     html_path = build_report(tmp_path)
     figures = sorted((tmp_path / "figures").glob("*.png"))
@@ -53,7 +59,7 @@ def test_report_from_tiny_results_folder(tmp_path: Path) -> None:
 
 def test_report_survives_an_errored_run(tmp_path: Path) -> None:
     c = Comparison(
-        claim="adhoc",
+        claim="baselines",
         id="iris_mlp",
         title="iris MLP",
         dataset="iris",
@@ -66,9 +72,7 @@ def test_report_survives_an_errored_run(tmp_path: Path) -> None:
         seeds=2,
         lr_factors=(1.0,),
     )
-    write_plan(
-        tmp_path, "adhoc", [{"name": "adhoc", "comparisons": [c.to_dict()], "skipped": []}], "test"
-    )
+    write_plan(tmp_path, _plan(c, []))
     store = ResultsStore(tmp_path / "runs.jsonl")
     run_comparisons([c], store, progress=False)
     last = list(store.records())[-1]

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from boostprop.bench.claims import CLAIMS
+from boostprop.bench.plan import Comparison
 from boostprop.bench.report import RUNS_FILE, read_plan
 from boostprop.bench.store import ResultsStore
-from boostprop.bench.sweep import Comparison, select_learning_rates
+from boostprop.bench.sweep import select_learning_rates
 
 REPRODUCED = [c.name for c in sorted(CLAIMS.values(), key=lambda c: c.rank) if c.in_reproduce]
 
@@ -29,7 +30,7 @@ def _records(out: Path) -> list[dict[str, Any]]:
 def test_smoke_reproduce_runs_every_claim_without_errors(smoke: Path) -> None:
     plan = read_plan(smoke)
     assert [e["name"] for e in plan["claims"]] == REPRODUCED
-    assert plan["preset"] == "smoke" and plan["command"] == "pytest smoke"
+    assert plan["preset"]["name"] == "smoke" and plan["command"] == "pytest smoke"
     records = _records(smoke)
     assert records and not [r for r in records if r["status"] == "error"]
     for entry in plan["claims"]:

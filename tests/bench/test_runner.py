@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from boostprop.bench.runner import RunSpec, run
+from boostprop.bench.runner import RunSpec, make_spec, run
 
 TIMING = {"train_seconds", "step_seconds", "seconds_to_target", "env", "finished_at"}
 
@@ -22,7 +22,7 @@ def _spec(**kw: object) -> RunSpec:
         target=0.6,
     )
     base.update(kw)
-    return RunSpec(**base)  # type: ignore[arg-type]
+    return make_spec(**base)  # type: ignore[arg-type]
 
 
 def _strip(rec: dict) -> dict:
@@ -82,3 +82,44 @@ def test_tune_phase_has_no_test_evaluation() -> None:
 def test_bad_spec(kw: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         _spec(**kw)
+
+
+def test_spec_without_resolved_components_is_refused() -> None:
+    with pytest.raises(ValueError, match="components"):
+        RunSpec(recipe="x", components={}, dataset="iris", lr=0.1, seed=0, epochs=1, batch_size=8)
+
+
+def test_run_is_built_from_its_components_not_the_registry() -> None:
+    """A spec whose components differ from the recipe of the same name trains what the spec
+    says: the name is a label."""
+    a = _spec()
+    comps = {
+        **a.components,
+        "model": {"name": "mlp", "kwargs": {**a.components["model"]["kwargs"], "widths": [4]}},
+    }
+    b = RunSpec.from_dict({**a.to_dict(), "components": comps})
+    assert b.key() != a.key()
+    ra, rb = run(a), run(b)
+    assert ra["status"] == rb["status"] == "ok"
+    assert ra["history"]["train_loss"] != rb["history"]["train_loss"]
+    assert rb["components"]["model"]["kwargs"]["widths"] == [4]
+
+
+def test_key_ignores_labels_and_covers_content() -> None:
+    a = _spec()
+    renamed = RunSpec.from_dict({**a.to_dict(), "recipe": "another name", "claim": "c"})
+    assert renamed.key() == a.key()
+    for change in (
+        {"lr": 2e-2},
+        {"seed": 4},
+        {"epochs": 5},
+        {"batch_size": 8},
+        {"train_subset": 50},
+        {"target": 0.7},
+        {"phase": "tune"},
+        {"code_version": a.code_version + 1},
+    ):
+        assert RunSpec.from_dict({**a.to_dict(), **change}).key() != a.key(), change
+    loss = {**a.components["loss"], "kwargs": {"label_smoothing": 0.1}}
+    changed = RunSpec.from_dict({**a.to_dict(), "components": {**a.components, "loss": loss}})
+    assert changed.key() != a.key()

@@ -5,7 +5,7 @@ carries what it ran on, so numbers from different machines are never silently mi
 
 Example:
     >>> sorted(environment())[:3]
-    ['cpu', 'git_commit', 'hostname']
+    ['boostprop', 'cpu', 'cpu_count']
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ from tqdm.auto import tqdm
 
 from boostprop._threads import one_thread_if
 from boostprop.bench.claims import CLAIMS, get_claim
-from boostprop.bench.claims.base import check_preset
+from boostprop.bench.presets import Preset
+from boostprop.bench.recipes import dataset_info
 from boostprop.bench.runner import RunSpec, build_run, evaluate, prepare_data, train_step
-from boostprop.data import get_dataset
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,7 @@ def time_steps(spec: RunSpec, steps: int = 10, warmup: int = 3) -> tuple[float, 
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps, warmup: expected steps ≥ 1 and warmup ≥ 0, got {steps}, {warmup}")
     data = prepare_data(spec.dataset, spec.train_subset, eval_subset=spec.eval_subset)
-    recipe, model, loss_fn = build_run(spec, data)
-    optimizer = recipe.build_optimizer(model, spec.lr)
-    hooks = recipe.build_hooks(model)
+    model, loss_fn, optimizer, hooks = build_run(spec, data)
     x_tr, y_tr = data.train
     gen = torch.Generator().manual_seed(spec.seed)
     perm = torch.randperm(len(y_tr), generator=gen)
@@ -83,11 +81,15 @@ def time_steps(spec: RunSpec, steps: int = 10, warmup: int = 3) -> tuple[float, 
 
 
 def estimate(
-    preset: str, only: Sequence[str] | None = None, *, steps: int = 10, progress: bool = True
+    preset: Preset | str,
+    only: Sequence[str] | None = None,
+    *,
+    steps: int = 10,
+    progress: bool = True,
 ) -> list[EstimateRow]:
     """One row per (claim, comparison, recipe) that ``boostprop reproduce --preset`` would run
     (runs shared between claims are counted once, where they first appear)."""
-    check_preset(preset)
+    preset = Preset.parse(preset)
     names = (
         list(only)
         if only
@@ -97,7 +99,7 @@ def estimate(
     todo = []
     for name in names:
         for c in get_claim(name).comparisons(preset):
-            if not get_dataset(c.dataset).is_available():
+            if not dataset_info(c.dataset).is_available():
                 continue
             for recipe in c.recipes:
                 specs = [s for s in c.tune_specs() if s.recipe == recipe]

@@ -15,8 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from boostprop.bench.claims import get_claim
-from boostprop.bench.claims.base import Verdict
+from boostprop.bench.claims import CLAIMS
 from boostprop.bench.document import (
     Block,
     Heading,
@@ -27,23 +26,20 @@ from boostprop.bench.document import (
     to_html,
     to_markdown,
 )
+from boostprop.bench.plan import (
+    PLAN_FILE,
+    RUNS_FILE,
+    Comparison,
+    plan_comparisons,
+    read_plan,
+)
 from boostprop.bench.plots import plot_curves, plot_time_to_target
+from boostprop.bench.presets import Preset
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.summary import ComparisonSummary, RecipeSummary, summarize_comparison
-from boostprop.bench.sweep import Comparison
+from boostprop.bench.verdicts import Verdict
 
-PLAN_FILE, RUNS_FILE = "plan.json", "runs.jsonl"
-
-
-def read_plan(out_dir: Path) -> dict[str, Any]:
-    path = out_dir / PLAN_FILE
-    if not path.exists():
-        raise FileNotFoundError(
-            f"out_dir: {out_dir} has no {PLAN_FILE}; run `boostprop reproduce --out {out_dir}` or "
-            "`boostprop bench ... --out DIR` first"
-        )
-    plan: dict[str, Any] = json.loads(path.read_text())
-    return plan
+__all__ = ["PLAN_FILE", "RUNS_FILE", "build_report", "read_plan"]
 
 
 def _fmt_ttt(r: RecipeSummary, unit: str) -> str:
@@ -156,6 +152,39 @@ def measured_cell(verdict: Verdict, comparisons: list[Comparison]) -> str:
     return f"{effects} ({scope})" if scope else effects
 
 
+def _final_keys(plan: dict[str, Any], records: list[dict[str, Any]]) -> set[str]:
+    """Keys of the final runs the plan implies (from its tuning results)."""
+    from boostprop.bench.sweep import select_learning_rates
+
+    keys: set[str] = set()
+    for c in plan_comparisons(plan):
+        try:
+            best = select_learning_rates(c, records)
+        except RuntimeError:
+            continue
+        keys |= {s.key() for s in c.final_specs(best)}
+    return keys
+
+
+def descriptive_blocks(summaries: dict[str, ComparisonSummary]) -> list[Block]:
+    """The summary of a descriptive comparison: which recipe got to the target first and which
+    was most accurate, in words without any verdict."""
+    lines = []
+    for cid, s in summaries.items():
+        done = {n: r for n, r in s.recipes.items() if r.n_runs}
+        if not done:
+            lines.append(f"{cid}: no finished runs yet.")
+            continue
+        fastest = min(done.values(), key=lambda r: r.epochs_to_target.median)
+        best = max(done.values(), key=lambda r: r.test_acc_mean if r.test_acc.size else -math.inf)
+        lines.append(
+            f"Fastest to the target (median epochs): {fastest.recipe} "
+            f"({fastest.epochs_to_target.median:g}); highest mean test accuracy: {best.recipe} "
+            f"({100 * best.test_acc_mean:.2f}%). Intervals are in the table below."
+        )
+    return [Heading("Comparison", 2, anchor="comparison"), *(Paragraph(t) for t in lines)]
+
+
 def build_report(out_dir: Path) -> Path:
     """Write ``report.md`` and ``report.html`` for the results in ``out_dir``; return the HTML path."""
     out_dir = Path(out_dir)
@@ -166,27 +195,39 @@ def build_report(out_dir: Path) -> Path:
     verdict_rows: list[list[str]] = []
     sections: list[Block] = []
     for entry in plan["claims"]:
-        claim = get_claim(entry["name"])
         comps = [Comparison.from_dict(c) for c in entry["comparisons"]]
         summaries = {c.id: summarize_comparison(c, records) for c in comps}
-        claim_dir = out_dir / claim.name
-        try:
-            verdict = claim.judge(summaries, claim_dir)
-        except Exception as exc:  # a report must still be written for a partial folder
-            verdict = Verdict("inconclusive", f"could not judge: {type(exc).__name__}: {exc}")
-        anchor = slug(claim.name)
+        claim_dir = out_dir / entry["name"]
+        if entry.get("descriptive"):
+            sections += descriptive_blocks(summaries)
+            for c in comps:
+                sections += comparison_blocks(summaries[c.id], figures)
+            continue
+        claim = CLAIMS.get(entry["name"])
+        if claim is None:
+            verdict = Verdict(
+                "inconclusive", f"claim {entry['name']!r} is not known to this boostprop"
+            )
+            paper, statement, rule = entry["name"], "–", "–"
+        else:
+            paper, statement, rule = claim.paper, claim.statement, claim.rule
+            try:
+                verdict = claim.judge(summaries, claim_dir)
+            except Exception as exc:  # a report must still be written for a partial folder
+                verdict = Verdict("inconclusive", f"could not judge: {type(exc).__name__}: {exc}")
+        anchor = slug(entry["name"])
         verdict_rows.append(
             [
-                f"[{claim.paper}](#{anchor})",
-                claim.statement,
+                f"[{paper}](#{anchor})",
+                statement,
                 measured_cell(verdict, comps),
                 f"**{verdict.status}**",
             ]
         )
         sections += [
-            Heading(f"{claim.paper}", 2, anchor=anchor),
-            Paragraph(f"**Claim.** {claim.statement}"),
-            Paragraph(f"**Verdict rule.** {claim.rule}"),
+            Heading(f"{paper}", 2, anchor=anchor),
+            Paragraph(f"**Claim.** {statement}"),
+            Paragraph(f"**Verdict rule.** {rule}"),
             Paragraph(f"**Verdict: {verdict.status}.**"),
         ]
         if verdict.details:
@@ -200,16 +241,39 @@ def build_report(out_dir: Path) -> Path:
             sections.append(Paragraph(f"Skipped: {skipped}"))
         for c in comps:
             sections += comparison_blocks(summaries[c.id], figures)
-        sections += claim.extra_blocks(claim_dir, figures)
+        if claim is not None:
+            sections += claim.extra_blocks(claim_dir, figures)
     env = plan.get("env", {})
+    planned = {s.key() for c in plan_comparisons(plan) for s in c.tune_specs()}
+    planned |= _final_keys(plan, records)
+    n_plan = sum(r["key"] in planned for r in records)
+    preset = plan.get("preset")
+    descriptive = plan.get("kind") == "comparison"
+    if descriptive:
+        scope = (
+            "a **descriptive comparison** of recipes on your model and data, with the same "
+            "tuning budget, seeds, timing and statistics as a claim; it carries no paper verdict"
+        )
+    else:
+        p = Preset.parse(preset["name"])
+        scope = f"preset `{p.value}`: {p.description}"
+    other = len(records) - n_plan
+    title = "boostprop comparison report" if descriptive else "boostprop reproduction report"
     head: list[Block] = [
-        Heading("boostprop reproduction report", 1),
+        Heading(title, 1),
         Paragraph(
-            f"Command: `{plan.get('command', '?')}` · preset `{plan.get('preset', '?')}` · "
-            f"{len(records)} finished runs · written from `{out_dir.name}/{RUNS_FILE}`."
+            f"This is {scope}. Command: `{plan.get('command', '?')}` · {n_plan} finished runs of "
+            f"this plan"
+            + (f" ({other} other records in the folder are not part of it)" if other else "")
+            + f" · written from `{out_dir.name}/{RUNS_FILE}` and `{PLAN_FILE}` alone."
         ),
-        Heading("Verdicts", 2, anchor="verdicts"),
-        Table(["paper", "claim", "what we measured", "verdict"], verdict_rows),
+    ]
+    if not descriptive:
+        head += [
+            Heading("Verdicts", 2, anchor="verdicts"),
+            Table(["paper", "claim", "what we measured", "verdict"], verdict_rows),
+        ]
+    head += [
         Paragraph(
             "What we measured: per setting, the effect with its 95% interval — a time-to-target "
             "ratio (candidate / baseline) is a ratio of medians over seeds with a percentile "
@@ -232,5 +296,5 @@ def build_report(out_dir: Path) -> Path:
     blocks = head + sections + tail
     (out_dir / "report.md").write_text(to_markdown(blocks, relative_to=out_dir))
     html_path = out_dir / "report.html"
-    html_path.write_text(to_html(blocks, title="boostprop reproduction report"))
+    html_path.write_text(to_html(blocks, title=title))
     return html_path

@@ -7,9 +7,8 @@ whose training loss becomes NaN/inf is recorded as ``"diverged"`` rather than ra
 sweep goes on.
 
 Example:
-    >>> spec = RunSpec(recipe="softmax-ce+adam", dataset="iris", model="mlp",
-    ...                model_kwargs={"widths": [16]}, lr=1e-2, seed=0, epochs=2,
-    ...                batch_size=32, target=0.5)
+    >>> spec = make_spec("softmax-ce+adam", "iris", "mlp", {"widths": [16]}, lr=1e-2, seed=0,
+    ...                  epochs=2, batch_size=32, target=0.5)
     >>> record = run(spec)
     >>> record["status"], len(record["history"]["val_acc"])
     ('ok', 2)
@@ -24,7 +23,7 @@ import math
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,39 +31,57 @@ import torch
 from torch import nn
 
 from boostprop.bench.environment import environment
-from boostprop.bench.recipes import LossFn, Recipe, TrainHook, get_recipe
-from boostprop.data import get_dataset
-from boostprop.models import build_model
+from boostprop.bench.recipes import (
+    HOOKS,
+    LOSSES,
+    OPTIMIZERS,
+    LossFn,
+    TrainHook,
+    data_source,
+    dataset_info,
+    get_recipe,
+    lookup,
+    model_factory,
+)
 
 EVAL_BATCH = 4096
-LABELS = ("claim", "comparison")  # name a run in a report; not part of what is trained
-ADDED_FIELDS = ("eval_subset",)  # in a run's key only when set
+# The declared version of the training code (the loop, evaluation, data preparation and what a
+# record holds). It is part of every run's key: bump it with any change that can change a result,
+# and every run is trained again; leave it with a change that cannot.
+TRAINING_CODE_VERSION = 2
+LABELS = ("recipe", "claim", "comparison")  # name a run in a report; not part of what is trained
+COMPONENTS = ("loss", "optimizer", "model", "hooks")
 
 
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that determines a run; its :meth:`key` identifies the finished record.
 
-    ``train_subset`` keeps the first ``n`` training samples of a fixed permutation (for the
-    quick preset); ``eval_subset`` likewise the first ``n`` validation and test samples (for the
-    smoke preset); ``phase`` is ``"tune"`` (validation only) or ``"final"`` (test at the end);
-    ``claim``/``comparison`` only label the record (they are not part of :meth:`key`).
+    ``components`` is the recipe resolved on the comparison's model
+    (:meth:`~boostprop.bench.recipes.Recipe.resolve`): the loss, optimizer, model and training
+    hooks with every argument after defaults are applied. The run is built from it alone, never
+    from the recipe registry, so a record keeps meaning what it trained after the code's defaults
+    change. ``train_subset`` keeps the first ``n`` training samples of a fixed permutation;
+    ``eval_subset`` likewise the first ``n`` validation and test samples; ``phase`` is
+    ``"tune"`` (validation only) or ``"final"`` (test at the end); ``recipe``, ``claim`` and
+    ``comparison`` only label the record (they are not part of :meth:`key`).
     """
 
     recipe: str
+    components: Mapping[str, Any]
     dataset: str
-    model: str
     lr: float
     seed: int
     epochs: int
     batch_size: int
     target: float | None = None
-    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
     train_subset: int | None = None
     eval_subset: int | None = None
     phase: str = "final"
     claim: str = "adhoc"
     comparison: str = "adhoc"
+    data_source: str | None = None  # digest of a user's data code (None for built-in sets)
+    code_version: int = TRAINING_CODE_VERSION
 
     def __post_init__(self) -> None:
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
@@ -73,6 +90,8 @@ class RunSpec:
             raise ValueError(f"epochs: expected a positive integer, got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size: expected a positive integer, got {self.batch_size!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed: expected a non-negative integer, got {self.seed!r}")
         if self.phase not in ("tune", "final"):
             raise ValueError(f"phase: expected 'tune' or 'final', got {self.phase!r}")
         if self.target is not None and not 0 < self.target <= 1:
@@ -83,26 +102,59 @@ class RunSpec:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name}: expected a positive integer or None, got {value!r}")
-        object.__setattr__(self, "model_kwargs", dict(self.model_kwargs))
+        missing = [c for c in COMPONENTS if c not in self.components]
+        if missing:
+            raise ValueError(
+                f"components: expected the resolved {list(COMPONENTS)} of a recipe, missing "
+                f"{missing} (build specs with Recipe.resolve or Comparison.tune_specs)"
+            )
+        object.__setattr__(self, "components", _jsonable(dict(self.components)))
 
     def to_dict(self) -> dict[str, Any]:
+        """The specification as JSON data (what a record and ``plan.json`` hold)."""
         return _jsonable(asdict(self))
 
+    def content(self) -> dict[str, Any]:
+        """What is trained: the specification without its labels."""
+        return {k: v for k, v in self.to_dict().items() if k not in LABELS}
+
     def key(self) -> str:
-        """A stable identifier of what is trained (hash of the JSON description without the
-        ``claim``/``comparison`` labels, so identical runs are shared between claims; fields
-        added later leave the keys of older records unchanged while they are unset)."""
-        what = {
-            k: v
-            for k, v in self.to_dict().items()
-            if k not in LABELS and not (k in ADDED_FIELDS and v is None)
-        }
-        blob = json.dumps(what, sort_keys=True)
+        """A stable identifier of what is trained: the hash of :meth:`content` (the resolved
+        components, data set and subsets, epochs, batch size, learning rate, seed, target, phase
+        and training-code version). Identical runs share a key across recipes and claims."""
+        blob = json.dumps(self.content(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
-        return cls(**dict(data))
+        """Rebuild from :meth:`to_dict` (a record's own fields beyond the spec are ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def make_spec(
+    recipe: str,
+    dataset: str,
+    model: str = "mlp",
+    model_kwargs: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> RunSpec:
+    """A :class:`RunSpec` for the registered ``recipe`` on ``dataset`` and ``model``, with the
+    recipe's components resolved now; ``fields`` are the other :class:`RunSpec` fields.
+
+    Example:
+        >>> make_spec("softmax-ce+sgd", "iris", lr=0.1, seed=0, epochs=1, batch_size=8).recipe
+        'softmax-ce+sgd'
+    """
+    info = dataset_info(dataset)
+    components = get_recipe(recipe).resolve(model, model_kwargs or {}, info.input_shape)
+    return RunSpec(
+        recipe=recipe,
+        components=components,
+        dataset=dataset,
+        data_source=data_source(dataset),
+        **fields,
+    )
 
 
 def _jsonable(obj: Any) -> Any:
@@ -140,7 +192,7 @@ def prepare_data(
     eval_subset: int | None = None,
 ) -> PreparedData:
     """Load a registered data set once per process (the data are fixed across run seeds)."""
-    info = get_dataset(dataset)
+    info = dataset_info(dataset)
     x_tr, y_tr = _subset(*info.load("train", data_seed), train_subset)
     x_va, y_va = _subset(*info.load("val", data_seed), eval_subset)
     x_te, y_te = _subset(*info.load("test", data_seed), eval_subset)
@@ -168,14 +220,22 @@ def evaluate(
     return total_loss / len(y), correct / len(y)
 
 
-def build_run(spec: RunSpec, data: PreparedData) -> tuple[Recipe, nn.Module, LossFn]:
-    """The recipe, a freshly initialised model (seeded) and the loss for ``spec``."""
-    recipe = get_recipe(spec.recipe)
+def build_run(
+    spec: RunSpec, data: PreparedData
+) -> tuple[nn.Module, LossFn, torch.optim.Optimizer, list[TrainHook]]:
+    """A freshly initialised model (seeded), its loss, optimizer and hooks, built from the
+    spec's resolved components alone (never from the recipe registry)."""
+    c = spec.components
     torch.manual_seed(spec.seed)
-    model_name = recipe.model or spec.model
-    model_kwargs = {**spec.model_kwargs, **recipe.model_kwargs}
-    model = build_model(model_name, data.input_shape, data.n_classes, **model_kwargs)
-    return recipe, model, recipe.build_loss(data.n_classes)
+    model = model_factory(c["model"]["name"])(
+        data.input_shape, data.n_classes, **c["model"]["kwargs"]
+    )
+    loss_fn = lookup(LOSSES, c["loss"]["name"], "loss")(data.n_classes, **c["loss"]["kwargs"])
+    optimizer = lookup(OPTIMIZERS, c["optimizer"]["name"], "optimizer")(
+        model, spec.lr, **c["optimizer"]["kwargs"]
+    )
+    hooks = [lookup(HOOKS, h["name"], "hook")(model, **h["kwargs"]) for h in c["hooks"]]
+    return model, loss_fn, optimizer, hooks
 
 
 def train_step(
@@ -212,9 +272,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
 
 def _train(spec: RunSpec) -> dict[str, Any]:
     data = prepare_data(spec.dataset, spec.train_subset, eval_subset=spec.eval_subset)
-    recipe, model, loss_fn = build_run(spec, data)
-    optimizer = recipe.build_optimizer(model, spec.lr)
-    hooks = recipe.build_hooks(model)
+    model, loss_fn, optimizer, hooks = build_run(spec, data)
     x_tr, y_tr = data.train
     n = len(y_tr)
     gen = torch.Generator().manual_seed(spec.seed)

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from boostprop.bench.plan import Comparison
 from boostprop.bench.stats import TimeToTarget, bootstrap_ci, time_to_target
-from boostprop.bench.sweep import Comparison, select_learning_rates
+from boostprop.bench.sweep import select_learning_rates
 
 
 @dataclass

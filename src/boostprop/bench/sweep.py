@@ -1,133 +1,28 @@
 """Sweeps: learning-rate tuning on the validation split, then seeds of the best setting.
 
 Every recipe gets the same tuning budget: the same number of learning rates (its default times
-the same factors), the same epochs and the same tuning seed. The selected learning rate is then
-run with fresh seeds (never the tuning seed, so selection does not leak into the results).
-Finished runs are appended to a :class:`~boostprop.bench.store.ResultsStore` as they complete;
-re-running the same sweep skips them, so an interrupted sweep resumes and loses at most the
-runs in flight.
+the same factors, as planned in :class:`~boostprop.bench.plan.Comparison`), the same epochs and
+the same tuning seed. The selected learning rate is then run with fresh seeds (never the tuning
+seed, so selection does not leak into the results). Finished runs are appended to a
+:class:`~boostprop.bench.store.ResultsStore` as they complete, by whichever executor trains
+them; re-running the same sweep skips them, so an interrupted sweep resumes and loses at most
+the runs in flight.
 
 Example:
-    >>> c = Comparison(claim="demo", id="iris", title="Iris", dataset="iris", model="mlp",
-    ...                model_kwargs={"widths": [8]}, recipes=("softmax-ce+adam",), target=0.8,
-    ...                epochs=2, batch_size=16, seeds=2, lr_factors=(0.5, 2.0))
-    >>> [s.lr for s in c.tune_specs()]
-    [0.0005, 0.002]
+    >>> _tune_score({"status": "ok", "epochs_to_target": 3, "final_val_acc": 0.9},
+    ...             "epochs_to_target", budget=5)
+    (3.0, -0.9)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from boostprop.bench.executors import Executor, LocalExecutor
-from boostprop.bench.recipes import get_recipe
-from boostprop.bench.runner import RunSpec
+from boostprop.bench.plan import Comparison
 from boostprop.bench.store import ResultsStore
-from boostprop.data import get_dataset
-from boostprop.models import MODELS
-
-TUNE_SEED = 0
-TUNE_METRICS = ("epochs_to_target", "final_val_acc")
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Recipes compared on one data set and model, with one target and budget."""
-
-    claim: str
-    id: str
-    title: str
-    dataset: str
-    model: str
-    recipes: tuple[str, ...]
-    target: float
-    epochs: int
-    batch_size: int
-    seeds: int
-    lr_factors: tuple[float, ...]
-    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    train_subset: int | None = None
-    tune_metric: str = "epochs_to_target"
-    eval_subset: int | None = None
-
-    def __post_init__(self) -> None:
-        if not self.recipes:
-            raise ValueError("recipes: expected at least one recipe name")
-        get_dataset(self.dataset)  # clear errors for an unknown data set or model, before any run
-        if self.model not in MODELS:
-            raise ValueError(f"model: expected one of {sorted(MODELS)}, got {self.model!r}")
-        if not 0 < self.target <= 1:
-            raise ValueError(
-                f"target: expected a validation accuracy in (0, 1], got {self.target!r}"
-            )
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        for name in self.recipes:
-            get_recipe(name)  # clear error for an unknown recipe
-        if self.seeds < 1:
-            raise ValueError(f"seeds: expected a positive integer, got {self.seeds!r}")
-        if not self.lr_factors or any(not (f > 0 and math.isfinite(f)) for f in self.lr_factors):
-            raise ValueError(f"lr_factors: expected positive factors, got {self.lr_factors!r}")
-        if self.tune_metric not in TUNE_METRICS:
-            raise ValueError(
-                f"tune_metric: expected one of {TUNE_METRICS}, got {self.tune_metric!r}"
-            )
-        object.__setattr__(self, "recipes", tuple(self.recipes))
-        object.__setattr__(self, "lr_factors", tuple(float(f) for f in self.lr_factors))
-        object.__setattr__(self, "model_kwargs", dict(self.model_kwargs))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["recipes"], d["lr_factors"] = list(self.recipes), list(self.lr_factors)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
-        """Rebuild from :meth:`to_dict` (fields this version does not know are ignored, so
-        older results folders stay readable)."""
-        known = {f.name for f in fields(cls)}
-        d = {k: v for k, v in data.items() if k in known}
-        d["recipes"], d["lr_factors"] = tuple(d["recipes"]), tuple(d["lr_factors"])
-        return cls(**d)
-
-    def lr_grid(self, recipe: str) -> list[float]:
-        base = get_recipe(recipe).lr
-        return [float(f"{base * f:.6g}") for f in self.lr_factors]
-
-    def _spec(self, recipe: str, lr: float, seed: int, phase: str) -> RunSpec:
-        return RunSpec(
-            recipe=recipe,
-            dataset=self.dataset,
-            model=self.model,
-            model_kwargs=self.model_kwargs,
-            lr=lr,
-            seed=seed,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            target=self.target,
-            train_subset=self.train_subset,
-            eval_subset=self.eval_subset,
-            phase=phase,
-            claim=self.claim,
-            comparison=self.id,
-        )
-
-    def tune_specs(self) -> list[RunSpec]:
-        return [
-            self._spec(r, lr, TUNE_SEED, "tune") for r in self.recipes for lr in self.lr_grid(r)
-        ]
-
-    def final_specs(self, best_lr: Mapping[str, float]) -> list[RunSpec]:
-        return [
-            self._spec(r, best_lr[r], seed, "final")
-            for r in self.recipes
-            for seed in range(1, self.seeds + 1)
-        ]
 
 
 def _tune_score(record: Mapping[str, Any], metric: str, budget: int) -> tuple[float, float]:
@@ -145,7 +40,16 @@ def select_learning_rates(
     comparison: Comparison, records: Iterable[Mapping[str, Any]]
 ) -> dict[str, float]:
     """The best tuning learning rate per recipe (ties go to the larger validation accuracy,
-    then to the smaller learning rate). Raises if a recipe's tuning runs are not all finished."""
+    then to the smaller learning rate). Raises if a recipe's tuning runs are not all finished.
+
+    Example:
+        >>> c = Comparison(claim="demo", id="iris", title="Iris", dataset="iris", model="mlp",
+        ...                recipes=("softmax-ce+adam",), target=0.8, epochs=2, batch_size=16,
+        ...                seeds=1, lr_factors=(1.0,))
+        >>> select_learning_rates(c, [{"key": s.key(), "status": "ok", "epochs_to_target": 1,
+        ...                            "final_val_acc": 0.9} for s in c.tune_specs()])
+        {'softmax-ce+adam': 0.001}
+    """
     by_key = {r["key"]: r for r in records}
     best: dict[str, float] = {}
     for recipe in comparison.recipes:

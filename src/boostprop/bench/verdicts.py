@@ -1,30 +1,26 @@
-"""What a paper claim is to the harness: a declarative experiment plus a verdict rule.
+"""Verdict rules' vocabulary: a verdict, how per-setting statuses combine, and effect sizes.
 
-A :class:`Claim` lists, per preset, the :class:`~boostprop.bench.sweep.Comparison` runs it needs
-(data set, model, recipes, target, budget), states its verdict rule in words, and judges the
-summaries of those runs. Claims whose experiments are not epoch-based training runs (a convex
-solver, a Hessian analysis) add them in :meth:`Claim.run_extras` and report them in
-:meth:`Claim.extra_blocks`; extras write their results into the claim's folder as they finish.
+Pure functions of :class:`~boostprop.bench.summary.ComparisonSummary` objects (layer 4 of the
+harness): time-to-target ratios with bootstrap intervals, accuracy gaps with Welch's test, and
+the words a verdict table uses. Every claim's rule is written with these.
 
 Example:
     >>> Verdict("holds", "2× faster").status
     'holds'
+    >>> combine(["holds", "inconclusive"])
+    'partly holds'
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from boostprop.bench.document import Block
 from boostprop.bench.stats import bootstrap_diff_ci, bootstrap_ratio_ci, welch_ttest
 from boostprop.bench.summary import ComparisonSummary
-from boostprop.bench.sweep import Comparison
 
-PRESETS = ("smoke", "quick", "full")
 STATUSES = ("holds", "partly holds", "not reproduced", "inconclusive")
 
 
@@ -46,47 +42,6 @@ class Verdict:
             raise ValueError(f"status: expected one of {STATUSES}, got {self.status!r}")
 
 
-@dataclass
-class ExtraContext:
-    """Where and how a claim's extra experiments run."""
-
-    preset: str
-    out_dir: Path  # the claim's own folder inside the results folder
-    jobs: int = 1
-    progress: bool = True
-
-
-class Claim:
-    """Base class of a paper's claim. Subclasses set the class attributes and override
-    :meth:`comparisons` and :meth:`judge` (and optionally the extras)."""
-
-    name: str = ""
-    paper: str = ""
-    statement: str = ""
-    rule: str = ""
-    in_reproduce: bool = True  # run by `boostprop reproduce` (False: ad-hoc sweeps only)
-    rank: int = 100  # position in the report's verdict table
-
-    def comparisons(self, preset: str) -> list[Comparison]:
-        return []
-
-    def run_extras(self, ctx: ExtraContext) -> None:
-        """Run experiments that are not recipe comparisons (default: none)."""
-
-    def extra_blocks(self, out_dir: Path, figures: Path) -> list[Block]:
-        """Report blocks for the extras (default: none)."""
-        return []
-
-    def judge(self, summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
-        raise NotImplementedError(f"claim {self.name!r} must define its verdict rule")
-
-
-def check_preset(preset: str) -> str:
-    if preset not in PRESETS:
-        raise ValueError(f"preset: expected one of {PRESETS}, got {preset!r}")
-    return preset
-
-
 def combine(statuses: Sequence[str]) -> str:
     """Overall status from per-setting statuses: all hold → holds; none → not reproduced."""
     judged = [s for s in statuses if s != "inconclusive"]
@@ -100,6 +55,7 @@ def combine(statuses: Sequence[str]) -> str:
 
 
 def fmt_ci(lo: float, hi: float, digits: int = 3) -> str:
+    """``"[0.1, 0.2]"``: an interval with ``digits`` significant digits."""
     return f"[{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
@@ -150,6 +106,7 @@ def gap_effect(gap: tuple[float, tuple[float, float], float] | None) -> str:
 
 
 def describe_speed(ratio: tuple[float, int, int] | None, unit: str) -> str:
+    """``"median epochs-to-target ratio 0.75× (misses: 1 vs 0)"`` from :func:`speed_ratio`."""
     if ratio is None:
         return f"{unit}-to-target: no runs"
     r, mc, mb = ratio
@@ -165,5 +122,6 @@ def failed(summary: ComparisonSummary, recipe: str) -> bool:
 
 
 def describe_failure(summary: ComparisonSummary, recipe: str) -> str:
+    """``"<recipe> failed (diverged or errored) in 2 of 3 runs"``."""
     r = summary[recipe]
     return f"{recipe} failed (diverged or errored) in {r.n_failed} of {r.n_runs} runs"

@@ -1,0 +1,119 @@
+"""What a paper claim is to the harness: a declarative description, and the claim registry.
+
+A :class:`Claim` names its workloads and recipes (as :class:`Arm` values), its verdict rule (a
+function of the comparisons' summaries), a typed table of its sizes per preset, and the extra
+experiments it needs beyond recipe comparisons (each in its own module under
+:mod:`boostprop.bench.extras`). Targets and budgets come from the workloads.
+
+Example:
+    >>> from boostprop.bench.presets import PresetTable
+    >>> c = Claim(name="demo", paper="Demo", statement="s", rule="r", rank=99,
+    ...           sizes=PresetTable.same(("softmax-ce+adam",)),
+    ...           arms=lambda recipes: [Arm("mnist1d_mlp", recipes)],
+    ...           judge=lambda summaries, out_dir: Verdict("inconclusive", "demo"))
+    >>> [x.id for x in c.comparisons(Preset.SMOKE)]
+    ['mnist1d_mlp']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from boostprop.bench.document import Block
+from boostprop.bench.extras import Extra, ExtraContext
+from boostprop.bench.plan import Comparison
+from boostprop.bench.presets import Preset, PresetTable
+from boostprop.bench.summary import ComparisonSummary
+from boostprop.bench.verdicts import Verdict
+from boostprop.bench.workloads import get_workload
+
+S = TypeVar("S")
+VerdictRule = Callable[[dict[str, ComparisonSummary], Path], Verdict]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One comparison of a claim: ``recipes`` on ``workload`` (its model's keywords replaced by
+    ``model_kwargs`` when given), under an ``id`` and ``title`` (the workload's by default).
+
+    Example:
+        >>> Arm("fashion_mlp", ("softmax-ce+adam",)).tune_metric
+        'epochs_to_target'
+    """
+
+    workload: str
+    recipes: tuple[str, ...]
+    id: str | None = None
+    title: str | None = None
+    model_kwargs: Mapping[str, Any] | None = None
+    tune_metric: str = "epochs_to_target"
+
+
+@dataclass(frozen=True)
+class Claim(Generic[S]):
+    """A paper's claim: what it states, its verdict rule in words and as a function, its sizes
+    per preset (``sizes``, of a type the claim chooses) and its comparisons (``arms`` of the
+    sizes), and its extra experiments."""
+
+    name: str
+    paper: str
+    statement: str
+    rule: str
+    rank: int  # position in the report's verdict table
+    sizes: PresetTable[S]
+    arms: Callable[[S], Sequence[Arm]]
+    judge: VerdictRule
+    extras: tuple[Extra, ...] = field(default=())
+    in_reproduce: bool = True  # run by `boostprop reproduce`
+
+    def comparisons(self, preset: Preset) -> list[Comparison]:
+        """The claim's comparisons under ``preset``, resolved now from the registries."""
+        out = []
+        for arm in self.arms(self.sizes[preset]):
+            w = get_workload(arm.workload)
+            out.append(
+                w.comparison(
+                    self.name,
+                    preset,
+                    tuple(arm.recipes),
+                    id=arm.id,
+                    title=arm.title,
+                    model_kwargs=arm.model_kwargs,
+                    tune_metric=arm.tune_metric,
+                )
+            )
+        return out
+
+    def extra_context(
+        self, preset: Preset, out_dir: Path, *, jobs: int = 1, progress: bool = True
+    ) -> ExtraContext:
+        """The context this claim's extras run in under ``preset``."""
+        return ExtraContext(preset, self.sizes[preset], out_dir, jobs, progress)
+
+    def extra_blocks(self, out_dir: Path, figures: Path) -> list[Block]:
+        """Report blocks of every extra experiment."""
+        return [b for e in self.extras for b in e.blocks(out_dir, figures)]
+
+
+CLAIMS: dict[str, Claim[Any]] = {}
+
+
+def register_claim(claim: Claim[S]) -> Claim[S]:
+    """Add ``claim`` under ``claim.name`` (names are unique)."""
+    if not claim.name:
+        raise ValueError("claim: expected a claim with a non-empty name")
+    if claim.name in CLAIMS and CLAIMS[claim.name] is not claim:
+        raise ValueError(f"claim: {claim.name!r} is already registered")
+    CLAIMS[claim.name] = claim
+    return claim
+
+
+def get_claim(name: str) -> Claim[Any]:
+    """The registered claim called ``name`` (a clear error listing the known ones otherwise)."""
+    try:
+        return CLAIMS[name]
+    except KeyError:
+        raise ValueError(f"claim: expected one of {sorted(CLAIMS)}, got {name!r}") from None

@@ -1,0 +1,53 @@
+"""Recipes of Munoz (2025), "Simple Linear Neuron Boosting", arXiv:2502.01131.
+
+NeuronBoost (an input-whitening preconditioner solved by a few CG steps per linear module) and
+its diagonal-metric variant, with softmax cross-entropy.
+
+Example:
+    >>> from boostprop.bench.recipes import get_recipe
+    >>> get_recipe(NB).optimizer
+    'neuronboost'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from boostprop.bench.components import forwards_to
+from boostprop.bench.recipes._registry import OPTIMIZERS, Recipe, register_recipe
+from boostprop.optim import NeuronBoost
+
+NB, NB_DIAG = "neuronboost", "neuronboost-diag"
+NB_LR = 0.5
+
+
+@forwards_to(NeuronBoost, skip=2)
+def neuronboost(model: nn.Module, lr: float, **kwargs: Any) -> torch.optim.Optimizer:
+    """:class:`~boostprop.optim.NeuronBoost` on ``model`` (it takes the model, not its
+    parameters); ``kwargs`` are NeuronBoost's."""
+    return NeuronBoost(model, lr=lr, **kwargs)
+
+
+OPTIMIZERS["neuronboost"] = neuronboost
+register_recipe(
+    Recipe(
+        NB,
+        "softmax-ce",
+        "neuronboost",
+        NB_LR,
+        description="softmax-CE, NeuronBoost (CG 2 iterations, ridge 0.1)",
+    )
+)
+register_recipe(
+    Recipe(
+        NB_DIAG,
+        "softmax-ce",
+        "neuronboost",
+        NB_LR,
+        optimizer_kwargs={"approx_metric": True},
+        description="softmax-CE, NeuronBoost with the diagonal metric only",
+    )
+)

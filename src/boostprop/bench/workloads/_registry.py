@@ -1,0 +1,128 @@
+"""The workload registry (see the package docstring).
+
+Workloads: a data set and a model with a budget per preset, shared by every claim.
+
+A workload is what a practitioner would call a benchmark task — "an MLP on Fashion-MNIST" —
+with its budget under each preset: epochs, batch size, seeds, the learning-rate grid factors and
+the validation target (set where a tuned baseline gets in roughly half the budget, so a faster
+method has room to show it and a slower one still has a chance to arrive). Every module of this
+package registers its workloads and is imported by folder discovery: adding a workload means
+adding one file.
+
+Example:
+    >>> Budget(2, 64, 2, (1.0,), 0.5).epochs
+    2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from boostprop.bench.plan import Comparison
+from boostprop.bench.presets import Preset, PresetTable
+
+LR5 = (0.1, 1 / 3, 1.0, 3.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The size of a workload under one preset.
+
+    Example:
+        >>> Budget(8, 128, 3, LR5, 0.83, 6000).seeds
+        3
+    """
+
+    epochs: int
+    batch_size: int
+    seeds: int
+    lr_factors: tuple[float, ...]
+    target: float
+    train_subset: int | None = None
+    eval_subset: int | None = None  # validation/test samples (smoke only: all otherwise)
+    max_width: int | None = None  # hidden widths capped at this (smoke only)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A data set and model, with a :class:`Budget` per preset.
+
+    Example:
+        >>> get_workload("fashion_mlp").model
+        'mlp'
+    """
+
+    name: str
+    dataset: str
+    model: str
+    title: str
+    budgets: PresetTable[Budget]
+    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def comparison(
+        self,
+        claim: str,
+        preset: Preset,
+        recipes: tuple[str, ...],
+        *,
+        id: str | None = None,
+        title: str | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
+        tune_metric: str = "epochs_to_target",
+    ) -> Comparison:
+        """The comparison of ``recipes`` on this workload under ``preset`` (``model_kwargs``
+        replace the workload's; hidden widths are capped by the preset's ``max_width``)."""
+        b = self.budgets[preset]
+        kwargs = dict(self.model_kwargs if model_kwargs is None else model_kwargs)
+        widths = kwargs.get("widths")
+        if b.max_width is not None and isinstance(widths, (list, tuple)):
+            kwargs["widths"] = [min(int(w), b.max_width) for w in widths]
+        return Comparison(
+            claim=claim,
+            id=id or self.name,
+            title=title or self.title,
+            dataset=self.dataset,
+            model=self.model,
+            model_kwargs=kwargs,
+            recipes=recipes,
+            target=b.target,
+            epochs=b.epochs,
+            batch_size=b.batch_size,
+            seeds=b.seeds,
+            lr_factors=b.lr_factors,
+            train_subset=b.train_subset,
+            eval_subset=b.eval_subset,
+            tune_metric=tune_metric,
+        )
+
+
+WORKLOADS: dict[str, Workload] = {}
+
+
+def register_workload(workload: Workload) -> Workload:
+    """Add ``workload`` under its name (names are unique).
+
+    Example:
+        >>> register_workload(get_workload("mnist1d_mlp")).name
+        'mnist1d_mlp'
+    """
+    existing = WORKLOADS.get(workload.name)
+    if existing is not None and existing != workload:
+        raise ValueError(f"workload: a different workload {workload.name!r} is registered")
+    WORKLOADS[workload.name] = workload
+    return workload
+
+
+def get_workload(name: str) -> Workload:
+    """The workload called ``name`` (a clear error listing the known ones otherwise).
+
+    Example:
+        >>> get_workload("fashion_cnn").dataset
+        'fashion_mnist'
+    """
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise ValueError(f"workload: expected one of {sorted(WORKLOADS)}, got {name!r}") from None
