@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .neuron_boost import NeuronBoost
+from .neuron_boost import NeuronBoost, decay_groups
 
-__all__ = ["NeuronBoost"]
+__all__ = ["NeuronBoost", "decay_groups"]

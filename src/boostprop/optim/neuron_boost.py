@@ -33,7 +33,7 @@ from ._linear_ops import (
     is_neuron_module,
 )
 
-__all__ = ["NeuronBoost"]
+__all__ = ["NeuronBoost", "decay_groups"]
 
 Schedule = float | Callable[[int], float]
 
@@ -45,6 +45,37 @@ def _check_schedule(name: str, value: object) -> None:
         raise TypeError(f"{name} must be a positive float or a callable of the step, got {value!r}")
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite float, got {value!r}")
+
+
+def decay_groups(model: nn.Module, weight_decay: float = 1e-4) -> list[dict[str, Any]]:
+    """The usual split of ``model``'s parameters into two groups: decay and no decay.
+
+    Matrices and kernels (parameters with ``dim() >= 2``: Linear/Conv/Embedding/attention
+    weights) get ``weight_decay``; vectors (biases, the weights and biases of norm layers) get
+    none. Shared parameters are listed once; parameters with ``requires_grad=False`` are left out.
+    Pass the result as ``params`` of :class:`NeuronBoost` (or of any ``torch.optim`` optimizer).
+
+    Example:
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 2))
+        >>> groups = decay_groups(model, weight_decay=1e-2)
+        >>> [len(g["params"]) for g in groups], [g["weight_decay"] for g in groups]
+        ([2, 4], [0.01, 0.0])
+        >>> opt = NeuronBoost(model, lr=0.1, params=groups)
+    """
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)):
+        raise TypeError(f"weight_decay must be a float >= 0, got {weight_decay!r}")
+    if not weight_decay >= 0:
+        raise ValueError(f"weight_decay must be a float >= 0, got {weight_decay!r}")
+    decay: list[Tensor] = []
+    no_decay: list[Tensor] = []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": float(weight_decay)},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return [g for g in groups if g["params"]]
 
 
 def _is_sharded(model: nn.Module) -> bool:
@@ -1246,7 +1277,7 @@ def _take_over(m: nn.Module, opt: NeuronBoost) -> None:
             f"NeuronBoost: module {type(m).__name__} is already hooked by another NeuronBoost "
             "instance; that optimizer's hooks are removed (it can no longer step). Call "
             "remove_hooks() on an optimizer you replace.",
-            stacklevel=4,
+            stacklevel=3,
         )
         old.remove_hooks()
     _OWNERS[m] = weakref.ref(opt)
