@@ -229,7 +229,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from boostprop.bench.executors import make_executor
+    from boostprop.bench.executor_factory import make_executor
     from boostprop.bench.pipeline import reproduce
 
     if args.estimate:
@@ -250,7 +250,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from boostprop.bench.executors import make_executor
+    from boostprop.bench.executor_factory import make_executor
     from boostprop.bench.pipeline import compare
 
     model_kwargs: dict[str, object] = dict(args.model_kwargs or {})
