@@ -25,6 +25,7 @@ tensors, where they cost no device synchronisation.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from typing import Any, NamedTuple, Protocol
@@ -210,6 +211,14 @@ def as_compute_dtype(input: Tensor, name: str = "input") -> Tensor:
     if input.dtype in _LOW_PRECISION:
         return input.float()
     return input
+
+
+def autocast_off(device_type: str) -> contextlib.AbstractContextManager[Any]:
+    """A context that disables autocast on ``device_type`` (the losses compute in float32);
+    a no-op for device types without autocast (``meta``)."""
+    if device_type in ("cpu", "cuda", "xpu", "mps", "hpu", "mtia"):
+        return torch.autocast(device_type=device_type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def check_class_vector(name: str, vec: Tensor | None, num_classes: int, z: Tensor) -> Tensor | None:

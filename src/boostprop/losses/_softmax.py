@@ -26,6 +26,7 @@ from torch import Tensor
 from ._common import (
     Targets,
     as_compute_dtype,
+    autocast_off,
     check_reduction,
     class_dot,
     class_view,
@@ -186,7 +187,7 @@ def softmax_family_loss(
     """
     check_reduction(reduction)
     z = as_compute_dtype(input)
-    with torch.autocast(device_type=z.device.type, enabled=False):
+    with autocast_off(z.device.type):
         z, t = prepare_targets(z, target, weight, ignore_index, label_smoothing)
         factor: Tensor | float | None = class_factor
         if isinstance(factor, Tensor):

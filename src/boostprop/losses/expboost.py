@@ -31,6 +31,7 @@ from ._common import (
     CrossEntropyConventions,
     Targets,
     as_compute_dtype,
+    autocast_off,
     check_finite,
     check_positive,
     check_reduction,
@@ -167,7 +168,7 @@ def _boost_loss(
     alpha = check_positive("alpha", alpha)
     beta = check_finite("beta", beta)
     z = as_compute_dtype(input)
-    with torch.autocast(device_type=z.device.type, enabled=False):
+    with autocast_off(z.device.type):
         z, t = prepare_targets(z, target, weight, ignore_index, label_smoothing)
         kernel = _BoostKernel(t, alpha, beta, cap, kind)
         return reduce(run_kernel(z, kernel), t, reduction)

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from ._common import (
     CrossEntropyConventions,
     as_compute_dtype,
+    autocast_off,
     check_finite,
     check_positive,
     check_reduction,
@@ -181,7 +182,7 @@ def binary_rooted_logistic_loss(
     w = _broadcast_tensor("weight", weight, z)
     pw = _broadcast_tensor("pos_weight", pos_weight, z)
     t = target.to(device=z.device, dtype=z.dtype)
-    with torch.autocast(device_type=z.device.type, enabled=False):
+    with autocast_off(z.device.type):
         pos = k * capped_exp(_softplus(-z) / k, cap)
         neg = k * capped_exp(_softplus(z) / k, cap)
         if pw is not None:
