@@ -371,7 +371,7 @@ def test_zero_grad_discards_inputs_and_repeated_calls_concatenate():
         opt = NeuronBoost(net, **kw)
         with torch.no_grad():
             net(x3)  # no-grad training forward: not captured
-        net(x1)  # discarded by zero_grad(), like its gradient would be
+        _loss(net(x1)).backward()  # discarded by zero_grad(), with its gradient
         opt.zero_grad()
         fwd(net).backward()
         opt.step()
@@ -392,7 +392,7 @@ def test_zero_grad_discards_inputs_and_repeated_calls_concatenate():
     m2 = copy.deepcopy(lin)
     tw = Twice(m2)
     opt = NeuronBoost(tw, **kw)
-    tw(x1, x1)
+    _loss(tw(x1, x1)).backward()
     opt.zero_grad()
     _loss(tw(x2[:4], x2[4:])).backward()
     opt.step()

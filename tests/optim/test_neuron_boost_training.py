@@ -394,3 +394,25 @@ def test_compiled_model_takes_the_eager_steps():
         runs.append([p.detach().clone() for p in net.parameters()])
     for a, b in zip(*runs, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_zero_grad_between_forward_and_backward_keeps_pending_inputs():
+    """Lightning's closure zeroes the gradients after a micro-batch's forward and before its
+    backward; that forward still belongs to the step (reference: one batch)."""
+    data = _batches(2, 12)
+    ref = _net()
+    ro = NeuronBoost(ref, lr=0.3)
+    acc = _net()
+    opt = NeuronBoost(acc, lr=0.3)
+    for xb, yb in data:
+        F.cross_entropy(ref(xb), yb).backward()
+        ro.step()
+        ro.zero_grad()
+        for j, (xm, ym) in enumerate(zip(xb.chunk(2), yb.chunk(2), strict=True)):
+            loss = F.cross_entropy(acc(xm), ym) / 2
+            if j == 0:
+                opt.zero_grad()
+            loss.backward()
+        opt.step()
+    for a, b in zip(acc.parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)

@@ -117,6 +117,7 @@ class Neuron:
     bias_rows: slice | None = None
     key: str = ""
     linear: bool | None = None
+    done: int = 0  # leading inputs whose backward has run (see ``mark_done``)
     # filled per step by ``prepare``
     gram: Tensor | None = None
     xsum: Tensor | None = None
@@ -169,6 +170,19 @@ class Neuron:
         self.inputs.append(x)
         self._mats = None
         self._conv_in = None
+
+    def mark_done(self) -> None:
+        """A backward reached the weight: every input captured so far has its gradient."""
+        self.done = len(self.inputs)
+
+    def forget_done(self) -> None:
+        """Drop the inputs whose gradients were accumulated (``zero_grad`` discards those
+        gradients); inputs of forwards whose backward has not run yet are kept."""
+        if self.done:
+            keep = self.inputs[self.done :]
+            self.drop_inputs()
+            self.inputs = keep
+        self.done = 0
 
     # ------------------------------------------------------------------ geometry
     def _conv_geometry(self, x: Tensor) -> tuple[Tensor, list[int]]:
@@ -419,6 +433,7 @@ class Neuron:
     def drop_inputs(self) -> None:
         """Free the captured inputs (and their cached compute-layout copies)."""
         self.inputs = []
+        self.done = 0
         self._mats = None
         self._conv_in = None
 
@@ -625,6 +640,10 @@ class TiedNeuron(Neuron):
     def drop_inputs(self) -> None:
         for m in self.members:
             m.drop_inputs()
+
+    def forget_done(self) -> None:
+        for m in self.members:
+            m.forget_done()
 
     def clear(self) -> None:
         for m in self.members:

@@ -378,6 +378,12 @@ class NeuronBoost(torch.optim.Optimizer):
                 first = ns[0]
                 assert first is not None
                 self._handles.append(m.register_forward_hook(_input_hook(ref, first)))
+        by_weight: dict[int, tuple[Tensor, list[Neuron]]] = {}
+        for n in flat:
+            by_weight.setdefault(id(n.weight), (n.weight, []))[1].append(n)
+        for w, ns_w in by_weight.values():
+            if w.is_leaf:  # marks the inputs whose gradient has been accumulated
+                self._handles.append(w.register_post_accumulate_grad_hook(_grad_hook(ref, ns_w)))
         self._hooked = [m for m, _, _ in hooked]
         weakref.finalize(self, _remove_handles, self._handles)
 
@@ -391,18 +397,23 @@ class NeuronBoost(torch.optim.Optimizer):
         self._clear_inputs()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients, as ``torch.optim.Optimizer.zero_grad``, and the captured inputs.
+        """Reset the gradients, as ``torch.optim.Optimizer.zero_grad``, and forget the inputs
+        of the forwards whose gradients they held.
 
-        The metric of a step is formed from every training-mode forward since the last
-        ``step()`` or ``zero_grad()``, i.e. exactly the forwards whose gradients ``.grad`` holds
-        (gradient accumulation).
+        The metric of a step is formed from the training-mode forwards since the last
+        ``step()``; ``zero_grad()`` drops those whose backward has already run (their gradients
+        are discarded) and keeps those whose backward is still to come (Lightning zeroes the
+        gradients between a micro-batch's forward and its backward). So the metric covers
+        exactly the forwards whose gradients ``.grad`` holds at ``step()`` (gradient
+        accumulation; a step skipped by ``GradScaler`` followed by ``zero_grad()``).
 
         Example:
             >>> model = nn.Linear(3, 1); opt = NeuronBoost(model)
             >>> model(torch.randn(4, 3)).sum().backward(); opt.zero_grad()
         """
         super().zero_grad(set_to_none=set_to_none)
-        self._clear_inputs()
+        for n in self._neurons:
+            n.forget_done()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state saved by :meth:`state_dict`, after checking that it fits this optimizer.
@@ -1199,6 +1210,17 @@ def _input_hook(ref: Any, n: Neuron) -> Callable[[nn.Module, tuple[Any, ...], An
         x = args[0]
         if isinstance(x, Tensor):
             n.add_input(x.detach())
+
+    return hook
+
+
+def _grad_hook(ref: Any, ns: list[Neuron]) -> Callable[[Tensor], None]:
+    """Post-accumulate-grad hook of a neuron weight: its inputs so far have their gradient."""
+
+    def hook(p: Tensor) -> None:
+        if ref() is not None:
+            for n in ns:
+                n.mark_done()
 
     return hook
 
