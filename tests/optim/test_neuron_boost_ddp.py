@@ -10,15 +10,10 @@ Everything NeuronBoost reduces itself (input moments, every ``Â·v`` product) i
 
 from __future__ import annotations
 
-import datetime
-import os
-import socket
-import tempfile
-
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
+from _dist import WORLD, gloo_group, run_two_ranks
 from torch import nn
 
 from boostprop.optim import NeuronBoost
@@ -26,7 +21,6 @@ from boostprop.optim._linear_ops import Neuron
 
 STEPS = 4
 ACC_STEPS = 2  # then steps with two accumulated micro-batches per rank (DDP's no_sync)
-WORLD = 2
 
 
 def _model() -> nn.Module:
@@ -77,30 +71,10 @@ def _train(
 
 
 def _run_rank(rank: int, port: int) -> list[list]:
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
-        rank=rank,
-        world_size=WORLD,
-        timeout=datetime.timedelta(seconds=90),
-    )
-    try:
+    with gloo_group(rank, port):
         model = _model()  # same initialisation on every rank (DDP would broadcast rank 0's)
         opt = NeuronBoost(model, lr=0.3, cg_iters=2, grad_clip=5.0)
         return _train(model, opt, _data(), rank, WORLD, acc_from=STEPS)
-    finally:
-        dist.destroy_process_group()
-
-
-def _worker(rank: int, port: int, out_path: str) -> None:
-    torch.save(_run_rank(rank, port), out_path)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_ddp_two_processes_match_single_process_on_concatenated_batch():
@@ -111,20 +85,8 @@ def test_ddp_two_processes_match_single_process_on_concatenated_batch():
     probes = [Neuron(module=m, name="", weight=m.weight, bias=m.bias) for m in (model[3], model[6])]
     assert [p.gram_is_cheaper(20, 3) for p in probes] == [False, True]
     ref = _train(model, NeuronBoost(model, lr=0.3, cg_iters=2, grad_clip=5.0), _data(), 0, 1)
-    # rank 1 in a spawned process, rank 0 in this one (saves a second torch import)
-    port = _free_port()
-    threads = torch.get_num_threads()
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "rank1.pt")
-        proc = mp.get_context("spawn").Process(target=_worker, args=(1, port, out))
-        proc.start()
-        try:
-            traj0 = _run_rank(0, port)
-        finally:
-            torch.set_num_threads(threads)
-            proc.join(timeout=120)
-        assert proc.exitcode == 0
-        traj1 = torch.load(out)
+    # rank 0 in this process, rank 1 in a forked one (tests/optim/_dist.py)
+    traj0, traj1 = run_two_ranks(_run_rank)
     for step in range(STEPS + ACC_STEPS):
         for a, b, r in zip(traj0[step], traj1[step], ref[step], strict=True):
             torch.testing.assert_close(a, b, rtol=0, atol=0)  # ranks agree exactly
