@@ -6,7 +6,8 @@ every batch, and FSDP2 reduce-scatters the mean gradient. NeuronBoost gathers th
 the step on full tensors with its own reductions of the input moments and ``Â·v`` products, and
 writes back each rank's rows. The independent reference is one process, unsharded, on the
 concatenated batch, in float64. Both ways of applying ``Â`` (Gram matrix and matrix-free) are
-exercised. FSDP1 and DTensor parameters outside ``fully_shard`` are rejected.
+exercised. FSDP1, DTensor parameters outside ``fully_shard`` and an optimizer built before
+``fully_shard`` are rejected.
 """
 
 from __future__ import annotations
@@ -80,11 +81,24 @@ def _run_rank(rank: int, port: int) -> list[list[torch.Tensor]]:
         with pytest.raises(ValueError, match="tensor-parallel"):
             NeuronBoost(tp)
 
-        model = _model()
-        for m in model:
-            if any(True for _ in m.parameters()):
-                fully_shard(m)
-        fully_shard(model)
+        def sharded(opt_first: bool) -> tuple[nn.Module, NeuronBoost | None]:
+            model = _model()
+            opt = NeuronBoost(model, **SETTINGS) if opt_first else None
+            for m in model:
+                if any(True for _ in m.parameters()):
+                    fully_shard(m)
+            fully_shard(model)
+            return model, opt
+
+        # an optimizer built before fully_shard holds the replaced parameters: a clear error
+        model, opt = sharded(opt_first=True)
+        assert opt is not None
+        xb, yb = _data()[0]
+        F.mse_loss(model(xb[:4]), yb[:4]).backward()
+        with pytest.raises(RuntimeError, match="after fully_shard"):
+            opt.step()
+
+        model, _ = sharded(opt_first=False)
         shapes = [p.to_local().shape for p in model.parameters()]
         return [shapes, *_train(model, rank, WORLD)]
 

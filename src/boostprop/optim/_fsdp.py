@@ -192,6 +192,9 @@ def full_params(opt: torch.optim.Optimizer, neurons: Sequence[Neuron]) -> Iterat
         ...     pass
     """
     dtensor = _dtensor_cls()
+    if dtensor is _NoDTensor:  # nothing can be sharded
+        yield
+        return
     sharded: list[Any] = []
     seen: set[int] = set()
     for group in opt.param_groups:
@@ -199,6 +202,14 @@ def full_params(opt: torch.optim.Optimizer, neurons: Sequence[Neuron]) -> Iterat
             if isinstance(p, dtensor) and id(p) not in seen:
                 seen.add(id(p))
                 sharded.append(p)
+    for n in neurons:
+        w = getattr(n.module, "weight", None)
+        if isinstance(w, dtensor) and id(w) not in seen:
+            raise RuntimeError(
+                f"NeuronBoost: the weight of module {n.name!r} was replaced by a sharded one "
+                "after the optimizer was built (fully_shard after NeuronBoost?); construct "
+                "NeuronBoost after fully_shard"
+            )
     if not sharded:
         yield
         return
