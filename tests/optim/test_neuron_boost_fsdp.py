@@ -6,8 +6,8 @@ every batch, and FSDP2 reduce-scatters the mean gradient. NeuronBoost gathers th
 the step on full tensors with its own reductions of the input moments and ``Â·v`` products, and
 writes back each rank's rows. The independent reference is one process, unsharded, on the
 concatenated batch, in float64. Both ways of applying ``Â`` (Gram matrix and matrix-free) are
-exercised. FSDP1, DTensor parameters outside ``fully_shard`` and an optimizer built before
-``fully_shard`` are rejected.
+exercised, and the last steps accumulate two micro-batches per rank. FSDP1, DTensor parameters
+outside ``fully_shard`` and an optimizer built before ``fully_shard`` are rejected.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from boostprop.optim import NeuronBoost
 from boostprop.optim._linear_ops import Neuron
 
 STEPS = 4
+ACC_STEPS = 2  # then steps with two accumulated micro-batches per rank
 SETTINGS = {"lr": 0.3, "cg_iters": 2, "grad_clip": 5.0}
 
 
@@ -47,17 +48,21 @@ def _data() -> list[tuple[torch.Tensor, torch.Tensor]]:
             torch.randn(40, 1, 8, 8, generator=g, dtype=torch.float64) + 0.5,
             torch.randn(40, 1, generator=g, dtype=torch.float64),
         )
-        for _ in range(STEPS)
+        for _ in range(STEPS + ACC_STEPS)
     ]
 
 
 def _train(model: nn.Module, rank: int, world: int) -> list[list[torch.Tensor]]:
+    """One step per batch; the ranks take their halves, and from step ``STEPS`` on (ranks only)
+    each half in two micro-batches whose gradients FSDP2 accumulates into the sharded ones."""
     opt = NeuronBoost(model, **SETTINGS)
     traj = []
-    for xb, yb in _data():
+    for t, (xb, yb) in enumerate(_data()):
         n = xb.shape[0] // world
         sl = slice(rank * n, (rank + 1) * n)
-        F.mse_loss(model(xb[sl]), yb[sl]).backward()
+        micro = 2 if world > 1 and t >= STEPS else 1
+        for xm, ym in zip(xb[sl].chunk(micro), yb[sl].chunk(micro), strict=True):
+            (F.mse_loss(model(xm), ym) / micro).backward()
         opt.step()
         opt.zero_grad()
         traj.append(
@@ -112,7 +117,7 @@ def test_fsdp2_two_processes_match_single_process_on_concatenated_batch():
     # really sharded: conv weight rows 2 + 1, the head's weight and bias 1 + 0
     assert [s[0] for s in shapes0] == [2, 2, 8, 8, 8, 8, 8, 1, 1]
     assert [s[0] for s in shapes1] == [1, 1, 8, 8, 8, 8, 8, 0, 0]
-    for step in range(STEPS):
+    for step in range(STEPS + ACC_STEPS):
         for a, b, r in zip(traj0[step], traj1[step], ref[step], strict=True):
             torch.testing.assert_close(a, b, rtol=0, atol=0)  # the gathered parameters
             torch.testing.assert_close(a, r, rtol=1e-10, atol=1e-12)
