@@ -13,7 +13,6 @@ input moments, followed by a global step normalisation and decoupled weight deca
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +24,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
+from . import _fsdp  # FSDP2 support (sharded parameters)
 from ._linear_ops import (
     EmbeddingNeuron,
     Neuron,
@@ -76,29 +76,6 @@ def decay_groups(model: nn.Module, weight_decay: float = 1e-4) -> list[dict[str,
         {"params": no_decay, "weight_decay": 0.0},
     ]
     return [g for g in groups if g["params"]]
-
-
-def _is_sharded(model: nn.Module) -> bool:
-    """Whether ``model`` is (or contains) an FSDP-wrapped / DTensor-sharded module.
-
-    Only classes of already-imported modules are checked: a model cannot be sharded by FSDP
-    unless ``torch.distributed.fsdp`` has been imported (importing it here would cost seconds).
-    """
-    fsdp_mod = sys.modules.get("torch.distributed.fsdp")
-    fsdp_cls = getattr(fsdp_mod, "FullyShardedDataParallel", None)
-    tensor_mod = sys.modules.get("torch.distributed.tensor")
-    dtensor_cls = getattr(tensor_mod, "DTensor", None)
-    for m in model.modules():
-        if fsdp_cls is not None and isinstance(m, fsdp_cls):
-            return True
-        if type(m).__name__.startswith("FSDP"):  # FSDP2 ``fully_shard`` mixes in FSDPModule
-            return True
-    for p in model.parameters():
-        if dtensor_cls is not None and isinstance(p, dtensor_cls):
-            return True
-        if getattr(p, "_is_flat_param", False):
-            return True
-    return False
 
 
 @dataclass
@@ -220,8 +197,14 @@ class NeuronBoost(torch.optim.Optimizer):
     concatenated batch and take identical steps. For this to equal the single-process step on
     the concatenated batch, the gradient that DDP averages must be the global-batch gradient,
     i.e. equal local batch sizes with a mean-reduced loss. All ranks must call ``step()`` the
-    same number of times with the same set of neurons having seen a forward. Sharded
-    parameters (FSDP / FSDP2 / DTensor) are not supported and raise ``ValueError``.
+    same number of times with the same set of neurons having seen a forward.
+
+    FSDP2 (``torch.distributed.fsdp.fully_shard``): construct the optimizer *after* sharding. The
+    sharded gradients are all-gathered at each ``step()``, the step is taken on full tensors as
+    under DDP (same reductions, same result as one process on the concatenated batch) and each
+    rank writes back its own rows; the optimizer state is kept full on every rank (see
+    ``docs/distributed.md``). FSDP1 (``FullyShardedDataParallel``) and tensor-parallel
+    ``DTensor`` parameters raise ``ValueError``.
 
     Example:
         >>> model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
@@ -281,11 +264,8 @@ class NeuronBoost(torch.optim.Optimizer):
                 raise TypeError(
                     f"skip_modules must contain nn.Module instances or classes, got {s!r}"
                 )
-        if _is_sharded(model):
-            raise ValueError(
-                "NeuronBoost does not support sharded parameters (FSDP/FSDP2/DTensor): the "
-                "per-module metric needs whole weight matrices; use DistributedDataParallel"
-            )
+        # FSDP2: sharded parameters are stepped on full stand-ins (see _fsdp); FSDP1 raises.
+        _fsdp.check_sharding(model)
         groups = _param_groups(model, params, callable(lr), callable(ridge))
 
         self._lr_fn: Callable[[int], float] | None = lr if callable(lr) else None
@@ -497,7 +477,9 @@ class NeuronBoost(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        return self._step(loss)
+        # FSDP2: the step proper runs on full stand-ins of the sharded parameters (see _fsdp).
+        with _fsdp.full_params(self, self._neurons):
+            return self._step(loss)
 
     def _step(self, loss: float | None) -> float | None:
         """The step after the closure (on full tensors under FSDP2); returns ``loss``."""
