@@ -416,3 +416,19 @@ def test_zero_grad_between_forward_and_backward_keeps_pending_inputs():
         opt.step()
     for a, b in zip(acc.parameters(), ref.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_warm_up_schedule_from_zero_learning_rate():
+    """A scheduler may set lr to 0 (warm-up from 0): the parameters stay, the step count
+    advances and the scheduler's next value is used."""
+    net = _net()
+    opt = NeuronBoost(net, lr=0.3)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, t / 2))
+    before = [p.detach().clone() for p in net.parameters()]
+    xb, yb = _batches(1, 6)[0]
+    F.cross_entropy(net(xb), yb).backward()
+    opt.step()
+    sched.step()
+    for a, b in zip(net.parameters(), before, strict=True):
+        assert torch.equal(a, b)
+    assert opt.param_groups[0]["step"] == 1 and opt.param_groups[0]["lr"] == 0.15

@@ -425,7 +425,8 @@ class NeuronBoost(torch.optim.Optimizer):
             value = group[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{name} must evaluate to a positive float, got {value!r}")
-            if not (math.isfinite(value) and value > 0):
+            # a schedule may bring lr to 0 (warm-up from 0); the ridge must stay positive
+            if not (math.isfinite(value) and (value > 0 or (name == "lr" and value == 0))):
                 raise ValueError(
                     f"{name} must be positive and finite at step {step}, got {value!r}"
                 )
@@ -502,7 +503,9 @@ class NeuronBoost(torch.optim.Optimizer):
         if self._neurons and not any(n.has_inputs() for n in self._neurons):
             raise RuntimeError(
                 "NeuronBoost.step() called before any forward pass of the model in training mode "
-                "(with gradients enabled) since the last step: the neurons' inputs are needed"
+                "(with gradients enabled) since the last step: the neurons' inputs are needed "
+                "(a torch.compile'd model must get its NeuronBoost before its first compiled "
+                "forward: hooks added later are not traced)"
             )
 
         params = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
