@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from boostprop.bench.presets import Preset
 from boostprop.models import ACTIVATIONS
 
 DESCRIPTION = """\
@@ -97,6 +98,12 @@ def _executor_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``boostprop`` command's argument parser, with its subcommands.
+
+    Example:
+        >>> build_parser().prog
+        'boostprop'
+    """
     from boostprop import __version__
 
     parser = argparse.ArgumentParser(
@@ -117,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--preset",
-        choices=["smoke", "quick", "full"],
+        choices=[p.value for p in Preset],
         default="quick",
         help="experiment size: quick (minutes, default), full (hours), smoke (seconds, for tests)",
     )
@@ -170,14 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="keyword arguments of the model as JSON, e.g. '{\"width\": 64}'",
     )
     bench.add_argument(
-        "--widths", type=_int_list, default=[256, 256], help="MLP hidden widths, e.g. 256,256"
+        "--widths", type=_int_list, default=None, help="MLP hidden widths (default 256,256)"
     )
     bench.add_argument(
         "--activation",
-        default="relu",
+        default=None,
         choices=sorted(ACTIVATIONS),
         help="MLP activation (default relu)",
     )
+    bench.add_argument(
+        "--tune-metric",
+        choices=["epochs_to_target", "final_val_acc"],
+        default="epochs_to_target",
+        help="how the learning rate is chosen on the validation split (default epochs_to_target)",
+    )
+    bench.add_argument("--title", default=None, help="the comparison's title in the report")
     bench.add_argument("--epochs", type=_positive_int, default=10)
     bench.add_argument("--batch-size", type=_positive_int, default=128)
     bench.add_argument("--seeds", type=_positive_int, default=3)
@@ -254,8 +268,16 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from boostprop.bench.pipeline import compare
 
     model_kwargs: dict[str, object] = dict(args.model_kwargs or {})
+    mlp_flags = {"widths": args.widths, "activation": args.activation}
+    given = {k: v for k, v in mlp_flags.items() if v is not None}
+    if given and (args.model != "mlp" or args.model_kwargs is not None):
+        raise ValueError(
+            f"--widths/--activation: they configure the built-in mlp only; with --model "
+            f"{args.model}{' and --model-kwargs' if args.model_kwargs is not None else ''} pass "
+            "the model's arguments in --model-kwargs"
+        )
     if args.model == "mlp" and args.model_kwargs is None:
-        model_kwargs = {"widths": args.widths, "activation": args.activation}
+        model_kwargs = {"widths": args.widths or [256, 256], **given}
     result = compare(
         [r.strip() for r in args.recipes.split(",") if r.strip()],
         data=args.data or args.dataset,
@@ -268,6 +290,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         target=args.target,
         lr_factors=args.lr_factors,
         train_subset=args.train_subset,
+        tune_metric=args.tune_metric,
+        title=args.title,
         jobs=args.jobs,
         executor=make_executor(args.executor, args.jobs, args.ray_address),
         extend=args.extend,

@@ -117,15 +117,34 @@ def test_a_conflicting_plan_is_refused_and_nothing_is_lost(tmp_path: Path) -> No
     _compare(tmp_path)
     runs = (tmp_path / RUNS_FILE).read_text()
     plan = (tmp_path / PLAN_FILE).read_text()
-    with pytest.raises(PlanConflict, match=r"different plan.*epochs"):
+    with pytest.raises(PlanConflict, match=r"different plan.*differs from .* in \['epochs'\]"):
         _compare(tmp_path, epochs=3)
-    with pytest.raises(PlanConflict, match="different plan"):
-        _compare(tmp_path, epochs=3, extend=True)  # extending never changes a comparison
     assert (tmp_path / RUNS_FILE).read_text() == runs
     assert (tmp_path / PLAN_FILE).read_text() == plan
     # the same plan resumes without training anything again
     _compare(tmp_path)
     assert (tmp_path / RUNS_FILE).read_text() == runs
+    # --extend adds the variant beside the first; what was recorded stays
+    _compare(tmp_path, epochs=3, extend=True)
+    assert (tmp_path / RUNS_FILE).read_text().startswith(runs)
+    (entry,) = json.loads((tmp_path / PLAN_FILE).read_text())["claims"]
+    assert sorted(c["epochs"] for c in entry["comparisons"]) == [2, 3]
+
+
+def test_a_changed_comparison_is_refused_even_when_extending(tmp_path: Path) -> None:
+    def plan(c: Comparison) -> dict[str, Any]:
+        return {
+            "kind": "claims",
+            "preset": {"name": "smoke"},
+            "claims": [{"name": "baselines", "comparisons": [c.to_dict()]}],
+        }
+
+    write_plan(tmp_path, plan(_comparison(id="a")))
+    before = (tmp_path / PLAN_FILE).read_text()
+    for extend in (False, True):
+        with pytest.raises(PlanConflict, match=r"comparison baselines/a changed in \['epochs'\]"):
+            write_plan(tmp_path, plan(_comparison(id="a", epochs=3)), extend=extend)
+    assert (tmp_path / PLAN_FILE).read_text() == before
 
 
 def test_extend_adds_a_comparison(tmp_path: Path) -> None:

@@ -139,7 +139,10 @@ def import_object(path: str, what: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"{what}: cannot import module {module_name!r} ({exc})") from None
+        raise ValueError(
+            f"{what}: cannot import module {module_name!r} ({exc}); it must be importable by "
+            "name in every worker process (put its folder on PYTHONPATH or install it)"
+        ) from None
     obj = module
     for part in attr.split("."):
         try:

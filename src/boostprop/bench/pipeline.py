@@ -17,9 +17,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import shlex
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,7 @@ from boostprop.bench.environment import environment
 from boostprop.bench.executors import Executor, LocalExecutor
 from boostprop.bench.plan import PLAN_FORMAT, RUNS_FILE, Comparison, write_plan
 from boostprop.bench.presets import Preset
-from boostprop.bench.recipes import dataset_info
+from boostprop.bench.recipes import dataset_info, get_recipe
 from boostprop.bench.report import build_report
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.summary import summarize_comparison
@@ -54,7 +57,14 @@ def as_data(obj: Any) -> Any:
 
 
 def _command() -> str:
-    return "boostprop " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    """The command that started this process: ``boostprop ...`` from the CLI, else the Python
+    command line (a script calling :func:`compare` is not ``boostprop`` with its arguments)."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    if argv0.name == "boostprop" or argv0.parts[-2:] == ("boostprop", "cli.py"):
+        return "boostprop " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if not sys.argv or sys.argv[0] in ("", "-c"):
+        return "python (an interactive session or python -c)"
+    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
 
 def claims_plan(
@@ -200,6 +210,41 @@ def _callable_path(obj: str | Callable[..., Any], what: str) -> str:
     return f"{module}:{name}"
 
 
+def check_model(comparison: Comparison, input_shape: Sequence[int], n_classes: int) -> None:
+    """Build every recipe's model once and run it on two zero samples, so that a model function
+    that returns something else, or outputs the wrong number of classes, fails now with a clear
+    error rather than in every run."""
+    import torch
+    from torch import nn
+
+    from boostprop.bench.recipes import model_factory
+
+    seen = set()
+    for recipe, comps in comparison.components.items():
+        m = comps["model"]
+        ident = json.dumps(m, sort_keys=True)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        try:
+            net = model_factory(m["name"])(tuple(input_shape), n_classes, **m["kwargs"])
+        except TypeError as exc:
+            raise ValueError(f"model: {m['name']}(...) could not be built: {exc}") from None
+        if not isinstance(net, nn.Module):
+            raise ValueError(
+                f"model: {m['name']} must return a torch.nn.Module, got {type(net).__name__}"
+            )
+        net.eval()
+        with torch.no_grad():
+            out = net(torch.zeros(2, *input_shape))
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_classes):
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(
+                f"model: {m['name']} (recipe {recipe}) must map (N, *{tuple(input_shape)}) to "
+                f"logits (N, {n_classes}); on 2 samples it gave {shape}"
+            )
+
+
 def compare(
     recipes: Sequence[str],
     *,
@@ -237,6 +282,14 @@ def compare(
     """
     data_name = _callable_path(data, "data")
     model_name = _callable_path(model, "model")
+    if ":" in model_name:  # a recipe with its own model would silently not train the user's
+        own = {r: m for r in recipes if (m := get_recipe(r).model) is not None}
+        if own:
+            raise ValueError(
+                f"recipes: {sorted(own)} bring their own model ({sorted(set(own.values()))}) "
+                f"and would not train {model_name}; compare recipes that change the loss or "
+                "the optimizer (see `boostprop recipes`)"
+            )
     info = dataset_info(data_name)
     comparison = Comparison(
         claim=DESCRIPTIVE,
@@ -256,6 +309,11 @@ def compare(
     )
     if not info.is_available():
         raise ValueError(f"data: {data_name} is not available ({info.location()})")
+    check_model(comparison, info.input_shape, info.n_classes)
+    # the comparison's id is a digest of what it compares, so --extend can add variants
+    content = {k: v for k, v in comparison.to_dict().items() if k not in ("id", "title")}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
+    comparison = dataclasses.replace(comparison, id=f"comparison-{digest}")
     plan = {
         "format": PLAN_FORMAT,
         "kind": "comparison",
@@ -280,6 +338,13 @@ def compare(
         command=command,
     )
     summary = summarize_comparison(comparison, ResultsStore(out / RUNS_FILE).records())
+    n_failed = sum(r.n_failed for r in summary.recipes.values())
+    if n_failed:
+        warnings.warn(
+            f"{n_failed} run(s) diverged or failed with an error; the report lists the errors "
+            f"({report.with_suffix('.md')})",
+            stacklevel=2,
+        )
     rows = []
     for r in summary.recipes.values():
         rows.append(

@@ -119,7 +119,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything about the comparison as JSON data, resolved content included."""
-        return _jsonable(asdict(self))  # type: ignore[no-any-return]
+        return _jsonable(asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
@@ -237,7 +237,8 @@ def merge_plans(
         for comp in entry["comparisons"]:
             prev = have.get(comp["id"])
             if prev is None:
-                additions.append(f"comparison {name}/{comp['id']}")
+                near = _nearest(comp, claims[name]["comparisons"])
+                additions.append(f"comparison {name}/{comp['id']}{near}")
                 merged.append(comp)
             elif prev != comp:
                 conflicts.append(f"comparison {name}/{comp['id']} changed in {_diff(prev, comp)}")
@@ -250,6 +251,25 @@ def merge_plans(
     merged_plan = {**old, **{k: v for k, v in new.items() if k != "claims"}}
     merged_plan["claims"] = [claims[n] for n in order]
     return merged_plan, conflicts, additions
+
+
+def _nearest(comp: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> str:
+    """`` (differs from X in [...])`` for the existing comparison most like ``comp``."""
+    labels = ("id", "title", "claim")
+    diffs = [
+        (
+            _diff(
+                {k: v for k, v in o.items() if k not in labels},
+                {k: v for k, v in comp.items() if k not in labels},
+            ),
+            o["id"],
+        )
+        for o in others
+    ]
+    if not diffs:
+        return ""
+    fields_, other = min(diffs, key=lambda d: len(d[0]))
+    return f" (it differs from {other} in {fields_})"
 
 
 def _short(value: Any) -> str:
@@ -285,8 +305,9 @@ def write_plan(out_dir: Path, plan: Mapping[str, Any], *, extend: bool = False) 
             )
         if additions and not extend:
             raise PlanConflict(
-                f"out: {out_dir} holds a plan without {', '.join(additions)}; pass --extend "
-                "(extend=True) to add them to it, or use another --out folder. Nothing was changed"
+                f"out: {out_dir} already holds a different plan: it lacks "
+                f"{', '.join(additions)}. Pass --extend (extend=True) to add them to it (nothing "
+                "recorded changes), or use another --out folder. Nothing was changed"
             )
         plan = merged
     write_json_atomic(path, plan)

@@ -65,6 +65,8 @@ def _hist(run: dict[str, Any], name: str) -> list[float]:
 
 
 def recipe_table(summary: ComparisonSummary) -> Table:
+    """One row per recipe of a comparison: tuned learning rate, runs, time to target, test
+    accuracy, step time and sensitivity to the learning rate."""
     rows = []
     for r in summary.recipes.values():
         lr = "–" if r.lr is None else f"{r.lr:g}" + (" (grid edge)" if r.lr_at_grid_edge else "")
@@ -94,6 +96,8 @@ def recipe_table(summary: ComparisonSummary) -> Table:
 
 
 def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
+    """The report section of one comparison: its setting, the recipe table and its plots
+    (written into ``figures``)."""
     c: Comparison = summary.comparison
     stem = f"{c.claim}__{c.id}"
     subset = f", {c.train_subset} training samples" if c.train_subset else ""
@@ -164,6 +168,35 @@ def _final_keys(plan: dict[str, Any], records: list[dict[str, Any]]) -> set[str]
             continue
         keys |= {s.key() for s in c.final_specs(best)}
     return keys
+
+
+def failed_runs_blocks(plan: dict[str, Any], records: list[dict[str, Any]]) -> list[Block]:
+    """A table of the plan's runs that errored (first line of the error): they count as misses
+    in the statistics, and a reader must see why they failed without opening runs.jsonl."""
+    planned = {s.key() for c in plan_comparisons(plan) for s in c.tune_specs()}
+    planned |= _final_keys(plan, records)
+    latest = {r["key"]: r for r in records}
+    rows = [
+        [
+            str(r.get("recipe", "?")),
+            f"{r.get('lr', float('nan')):g}",
+            str(r.get("seed", "?")),
+            str(r.get("phase", "?")),
+            (str(r.get("error") or "").splitlines() or ["?"])[0][:200],
+        ]
+        for k, r in latest.items()
+        if k in planned and r.get("status") == "error"
+    ]
+    if not rows:
+        return []
+    return [
+        Heading("Runs that failed with an error", 2, anchor="errors"),
+        Paragraph(
+            f"{len(rows)} run(s) raised an error (the full traceback is in their record in "
+            "runs.jsonl). Re-running the same command retries them."
+        ),
+        Table(["recipe", "lr", "seed", "phase", "error"], rows),
+    ]
 
 
 def descriptive_blocks(summaries: dict[str, ComparisonSummary]) -> list[Block]:
@@ -247,7 +280,7 @@ def build_report(out_dir: Path) -> Path:
     planned = {s.key() for c in plan_comparisons(plan) for s in c.tune_specs()}
     planned |= _final_keys(plan, records)
     n_plan = sum(r["key"] in planned for r in records)
-    preset = plan.get("preset")
+    preset = plan.get("preset") or {}
     descriptive = plan.get("kind") == "comparison"
     if descriptive:
         scope = (
@@ -273,23 +306,30 @@ def build_report(out_dir: Path) -> Path:
             Heading("Verdicts", 2, anchor="verdicts"),
             Table(["paper", "claim", "what we measured", "verdict"], verdict_rows),
         ]
-    head += [
-        Paragraph(
-            "What we measured: per setting, the effect with its 95% interval — a time-to-target "
-            "ratio (candidate / baseline) is a ratio of medians over seeds with a percentile "
-            "bootstrap interval; Δacc is the difference of mean test accuracies in points with a "
-            "bootstrap interval — then the seeds and data sets. "
-            "Times are training-step seconds only (evaluation untimed); medians and interquartile "
-            "ranges over seeds. A run that misses the target, or fails (diverges), counts at the "
-            "full budget — all epochs, and the seconds all epochs take at its step time — and is "
-            "flagged; test accuracy averages the runs that finished. Accuracy intervals are 95% "
-            "bootstrap intervals. Within a comparison every recipe had the same learning-rate "
-            "tuning budget on the validation split; experiments outside the recipe comparisons "
-            "(the convex solver's STE baselines) follow their paper's fixed protocol, as their "
-            "sections say."
-        ),
-    ]
+    common = (
+        "Times are training-step seconds only (evaluation untimed); medians and interquartile "
+        "ranges over seeds. A run that misses the target, or fails (diverges or errors), counts "
+        "at the full budget — all epochs, and the seconds all epochs take at its step time — and "
+        "is flagged; test accuracy averages the runs that finished, with 95% bootstrap "
+        "intervals. Within a comparison every recipe had the same learning-rate tuning budget on "
+        "the validation split."
+    )
+    if descriptive:
+        head.append(Paragraph(f"What is measured: {common}"))
+    else:
+        head.append(
+            Paragraph(
+                "What we measured: per setting, the effect with its 95% interval — a "
+                "time-to-target ratio (candidate / baseline) is a ratio of medians over seeds "
+                "with a percentile bootstrap interval; Δacc is the difference of mean test "
+                "accuracies in points with a bootstrap interval — then the seeds and data sets. "
+                f"{common} Experiments outside the recipe comparisons (the convex solver's STE "
+                "baselines) follow their paper's fixed protocol, as their sections say."
+            )
+        )
+    failures = failed_runs_blocks(plan, records)
     tail: list[Block] = [
+        *failures,
         Heading("Environment", 2, anchor="environment"),
         Table(["key", "value"], [[str(k), str(v)] for k, v in env.items()]),
     ]

@@ -97,7 +97,7 @@ def model_factory(name: str) -> Callable[..., nn.Module]:
         if not callable(factory):
             raise ValueError(f"model: {name!r} is not a function")
         return factory
-    return lookup(MODELS, name, "model")  # type: ignore[no-any-return]
+    return lookup(MODELS, name, "model")
 
 
 @functools.lru_cache(maxsize=16)
@@ -113,10 +113,10 @@ def _user_dataset(path: str) -> DatasetInfo:
                 f"data: {path}({split!r}) must return (x, y) tensors, got {type(out).__name__}"
             )
         x, y = (torch.as_tensor(v) for v in out)
-        if not x.is_floating_point() or x.dim() < 2:
+        if x.dtype != torch.float32 or x.dim() < 2:
             raise ValueError(
-                f"data: {path}({split!r}) x must be a float tensor (N, ...), got {x.dtype} "
-                f"of shape {tuple(x.shape)}"
+                f"data: {path}({split!r}) x must be a float32 tensor (N, ...) (the models' "
+                f"dtype; convert with x.float()), got {x.dtype} of shape {tuple(x.shape)}"
             )
         if y.dtype != torch.int64 or y.shape != (len(x),) or (y < 0).any():
             raise ValueError(
@@ -148,7 +148,12 @@ def dataset_info(name: str) -> DatasetInfo:
     """
     if isinstance(name, str) and ":" in name:
         return _user_dataset(name)
-    return get_dataset(name)
+    try:
+        return get_dataset(name)
+    except ValueError as exc:
+        raise ValueError(
+            f"{exc}; or your own data as 'package.module:function' (see docs/your_model.md)"
+        ) from None
 
 
 def data_source(name: str) -> str | None:
