@@ -5,8 +5,9 @@ folder on the workers' PYTHONPATH through the job's ``runtime_env``).
 ``BOOSTPROP_TEST_RAY_CONTROL`` environment variable (set in the job's ``runtime_env``):
 
 - every start leaves ``started-<key>-<pid>-<ns>``, so a test counts how often a run was trained;
-- ``hang-<key>`` makes the run write its worker's pid to ``pid-<key>`` and wait (in short sleeps,
-  so Ray's cancellation interrupts it) until the worker is killed; a cancelled wait leaves
+- ``hang-<key>`` makes the run's first attempt take the file (renamed ``hung-<key>``, so a
+  retry trains normally), write its worker's pid to ``pid-<key>`` and wait (in short sleeps, so
+  Ray's cancellation interrupts it) until the worker is killed; a cancelled wait leaves
   ``cancelled-<key>``;
 - ``gate-<key>`` makes the run wait until ``open`` exists (or it is cancelled) before training.
 
@@ -39,12 +40,21 @@ def _wait(until: Path | None, seconds: float, cancelled: Path) -> None:
         raise
 
 
+def _take(marker: Path, taken: Path) -> bool:
+    """Rename ``marker`` to ``taken``; False when there was no marker to take."""
+    try:
+        marker.rename(taken)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def controlled_run(spec: RunSpec) -> dict[str, Any]:
     """:func:`boostprop.bench.runner.run`, steered by the control files described above."""
     control = Path(os.environ[CONTROL_ENV])
     key, pid = spec.key(), os.getpid()
     (control / f"started-{key}-{pid}-{time.monotonic_ns()}").touch()
-    if (control / f"hang-{key}").exists():
+    if _take(control / f"hang-{key}", control / f"hung-{key}"):
         tmp = control / f".pid-{key}.tmp"
         tmp.write_text(str(pid))
         tmp.replace(control / f"pid-{key}")

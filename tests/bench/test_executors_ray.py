@@ -69,6 +69,10 @@ LOOPBACK_ENV = {
     # Ray then takes 127.0.0.1 as the node's address and binds its servers there (by default it
     # picks the outward interface's address)
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    # said explicitly: a ~/.ray/auth_token file would otherwise switch token authentication on
+    # for the cluster and not for this process, whose Ray read its settings at import (the
+    # cluster listens on 127.0.0.1 only, for the length of this module)
+    "RAY_AUTH_MODE": "disabled",
 }
 TIMING = {"step_seconds", "seconds_to_target", "env", "finished_at"}  # differ between any runs
 
@@ -257,6 +261,19 @@ def test_records_equal_the_local_executors(cluster: Cluster, tmp_path: Path) -> 
         _close(_without_timing(a), _without_timing(b), key)
 
 
+def test_threads_per_run_sets_the_tasks_torch_threads(cluster: Cluster, tmp_path: Path) -> None:
+    spec = _specs()[0]
+    store = ResultsStore(tmp_path / "runs.jsonl")
+    driver_threads = torch.get_num_threads()
+    cluster.executor(num_cpus_per_run=2, threads_per_run=2).execute([spec], store, progress=False)
+    (record,) = store.records()
+    assert record["key"] == spec.key() and record["status"] == "ok"
+    assert record["env"]["torch_threads"] == 2  # set in the task, recorded as it ran
+    assert torch.get_num_threads() == driver_threads  # the driver's own setting is untouched
+    with pytest.raises(ValueError, match="num_cpus_per_run"):
+        RayExecutor(cluster.address, num_cpus_per_run=float("inf"))
+
+
 def test_killed_worker_loses_no_finished_run_and_a_rerun_completes(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -306,12 +323,43 @@ def test_killed_worker_loses_no_finished_run_and_a_rerun_completes(
     assert f"{victim.recipe} lr={victim.lr:g} seed={victim.seed} key={victim.key()}" in message
     assert str(store.path) in message and "Re-running the same command" in message
 
-    (control / f"hang-{victim.key()}").unlink()
+    assert not (control / f"hang-{victim.key()}").exists()  # a new attempt trains normally
     executor.execute(specs, store, progress=False)
     records = list(store.records())
     assert sorted(r["key"] for r in records) == sorted(keys)  # complete, nothing duplicated
     assert all(r["status"] == "ok" for r in records)
     assert _starts(control) == Counter(keys) + Counter([victim.key()])  # only the lost one again
+
+
+def test_a_killed_workers_run_is_retried_up_to_max_retries(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    specs = _specs()[:4]
+    victim = specs[0]
+    control = cluster.control
+    executor = cluster.executor(max_retries=1)
+    (control / f"hang-{victim.key()}").touch()  # its first attempt hangs, a retry trains
+    store = ResultsStore(tmp_path / "runs.jsonl")
+    killed: list[int] = []
+
+    def kill_the_victims_first_attempt() -> None:
+        pid_file = control / f"pid-{victim.key()}"
+        with contextlib.suppress(AssertionError):
+            _wait_for(pid_file.exists, 60, "the victim to start")
+            pid = int(pid_file.read_text())
+            if pid != os.getpid():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    killer = threading.Thread(target=kill_the_victims_first_attempt, daemon=True)
+    killer.start()
+    executor.execute(specs, store, progress=False)  # no error: the retry trained the run
+    killer.join(timeout=30)
+    assert killed
+    records = list(store.records())
+    assert sorted(r["key"] for r in records) == sorted(s.key() for s in specs)
+    assert all(r["status"] == "ok" for r in records)
+    assert _starts(control)[victim.key()] == 2
 
 
 def test_interrupt_keeps_finished_runs_and_cancels_the_rest(
@@ -358,6 +406,29 @@ def test_interrupt_keeps_finished_runs_and_cancels_the_rest(
     _wait_for(lambda: ray.available_resources().get("CPU", 0) == WORKERS, 20, "the CPUs to be free")
     assert _starts(control)[hung.key()] == 1  # not retried after its cancellation
     assert [r["key"] for r in store.records()] == [first.key()]
+
+
+class _InterruptedAfterFirstAppend(ResultsStore):
+    """A store whose first append is interrupted (Ctrl-C) just after the record is written."""
+
+    def append(self, record: dict[str, Any]) -> None:
+        super().append(record)
+        if len(list(self.records())) == 1:
+            raise KeyboardInterrupt
+
+
+def test_interrupt_just_after_an_append_keeps_that_record_once(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    specs = _specs()
+    control = cluster.control
+    for spec in specs[1:]:  # never opened: they can only be cancelled
+        (control / f"gate-{spec.key()}").touch()
+    store = _InterruptedAfterFirstAppend(tmp_path / "runs.jsonl")
+    with pytest.raises(KeyboardInterrupt):
+        cluster.executor().execute(specs, store, progress=False)
+    assert [r["key"] for r in store.records()] == [specs[0].key()]  # kept, and only once
+    _wait_for(lambda: ray.available_resources().get("CPU", 0) == WORKERS, 20, "the CPUs to be free")
 
 
 def test_make_executor_kinds_and_errors() -> None:

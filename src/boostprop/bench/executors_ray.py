@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from boostprop.bench.executors import pending_specs, progress_bar
+from boostprop.bench.executors import RETRIED_STATUSES, pending_specs, progress_bar
 from boostprop.bench.runner import RunSpec, run
 from boostprop.bench.store import ResultsStore
 
@@ -59,8 +59,8 @@ class RunsLostError(RuntimeError):
         >>> spec = make_spec("softmax-ce+adam", "iris", "mlp", lr=1e-3, seed=0, epochs=1,
         ...                  batch_size=16)
         >>> err = RunsLostError([(spec, "its Ray worker died")], total=4, max_retries=3)
-        >>> str(err).splitlines()[0].split(";")[0]
-        '1 of 4 runs were lost (their Ray task failed after max_retries=3 retries)'
+        >>> str(err).splitlines()[0].split(":")[0]
+        '1 of 4 runs were lost'
     """
 
     def __init__(
@@ -73,8 +73,9 @@ class RunsLostError(RuntimeError):
     ) -> None:
         self.lost = list(lost)
         lines = [
-            f"{len(self.lost)} of {total} runs were lost (their Ray task failed after "
-            f"max_retries={max_retries} retries); every finished run is in {store_path}:"
+            f"{len(self.lost)} of {total} runs were lost: their Ray tasks failed (a task whose "
+            f"worker died was retried up to max_retries={max_retries} times); every finished "
+            f"run is in {store_path}:"
         ]
         lines += [
             f"  {spec.recipe} lr={spec.lr:g} seed={spec.seed} key={spec.key()}: {reason}"
@@ -215,21 +216,24 @@ class RayExecutor:
                 for s in pending
             }
             waiting = list(by_ref)
+            in_hand: list[Any] = []  # the finished task being appended (not in `waiting`)
             lost: list[tuple[RunSpec, str]] = []
             try:
                 while waiting:
-                    done, waiting = ray.wait(waiting, num_returns=1)
-                    spec = by_ref[done[0]]
+                    in_hand, waiting = ray.wait(waiting, num_returns=1)
+                    spec = by_ref[in_hand[0]]
                     try:
-                        record = ray.get(done[0])
+                        record = ray.get(in_hand[0])
                     except ray.exceptions.RayError as exc:
                         lost.append((spec, _reason(exc, ray)))
+                        in_hand = []
                         continue
                     store.append(record)
+                    in_hand = []
                     bar.set_postfix_str(f"{spec.recipe} lr={spec.lr:g} seed={spec.seed}")
                     bar.update()
             except BaseException:
-                _keep_finished_cancel_rest(ray, waiting, store)
+                _keep_finished_cancel_rest(ray, in_hand + waiting, store)
                 raise
             if lost:
                 raise RunsLostError(
@@ -249,9 +253,12 @@ def _keep_finished_cancel_rest(ray: Any, waiting: list[Any], store: ResultsStore
         return
     try:
         ready, rest = ray.wait(waiting, num_returns=len(waiting), timeout=0)
+        held = store.keys(skip_status=RETRIED_STATUSES)  # the interrupted append may be whole
         for ref in ready:
             with contextlib.suppress(ray.exceptions.RayError):  # lost: nothing to keep
-                store.append(ray.get(ref))
+                record = ray.get(ref)
+                if record["key"] not in held:
+                    store.append(record)
         for ref in rest:
             ray.cancel(ref)
     except Exception as exc:  # the cluster may be what failed
