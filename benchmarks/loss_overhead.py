@@ -1,26 +1,26 @@
-"""Forward+backward overhead of the boostprop losses against ``F.cross_entropy``.
+"""Forward+backward time and peak memory of the boostprop losses against ``F.cross_entropy``,
+eager and compiled.
 
 Losses: exponential / cubic gradient boosting (Øland et al. 2017, arXiv:1707.04199), rooted
-logistic objectives (Wang et al. 2023, arXiv:2310.03890), softmax focal loss (Lin et al. 2017).
+logistic objectives (Wang et al. 2023, arXiv:2310.03890), softmax focal loss (Lin et al. 2017);
+each with and without label smoothing 0.1, against ``F.cross_entropy`` with the same smoothing.
 
 Time: median over ``--reps`` repetitions of one forward+backward (``loss.backward()`` into a leaf),
-all losses interleaved round-robin in the same process so that machine noise hits them alike.
-Ratio = median(loss) / median(cross_entropy).
+all losses interleaved round-robin in the same process so that machine noise hits them alike;
+``eager`` runs the functions as they are, ``compiled`` runs ``torch.compile(fn, dynamic=False)``
+(Inductor) of the same function, after a warm-up. Ratio = median(loss) / median(baseline), the
+baseline being ``F.cross_entropy`` in the same mode.
 
-Memory, two measurements:
+Memory: ``peak`` = the high-water mark of the process's resident memory (Linux ``VmHWM``, reset just
+before the step through ``/proc/self/clear_refs``) during one forward+backward, minus the resident
+memory just before, measured in a fresh subprocess per loss and mode with the input and its ``.grad``
+already allocated and one warm-up step done (the subprocess runs with ``MALLOC_MMAP_THRESHOLD_`` so
+that freed large blocks go back to the OS and the mark tracks live tensors). ``extra`` = (loss −
+baseline) in units of one ``(N, C, ...)`` float32 tensor; ``≤ 0`` means no more than cross-entropy.
+``saved`` (eager only): bytes kept alive between forward and backward (``saved_tensors_hooks``,
+de-duplicated by storage, the input and target excluded).
 
-* ``saved``: bytes of the tensors kept alive between forward and backward (recorded with
-  ``torch.autograd.graph.saved_tensors_hooks``, de-duplicated by storage, the input and target
-  excluded since they exist anyway). This is the memory a loss adds to a training step's peak.
-* ``peak``: the high-water mark of the process's resident memory (Linux ``VmHWM``, reset just
-  before the step through ``/proc/self/clear_refs``) during one forward+backward, minus the
-  resident memory just before, measured in a fresh subprocess per loss with the input and its
-  ``.grad`` already allocated (the CPU allocator returns large blocks to the OS, so this tracks live
-  tensors, within page granularity).
-
-Both are reported as ``extra`` = loss − cross_entropy, in units of one (N, C, ...) float32 tensor.
-
-Run: ``.venv/bin/python benchmarks/loss_overhead.py [--quick]``; writes
+Run: ``.venv/bin/python benchmarks/loss_overhead.py [--quick] [--no-compile]``; writes
 ``benchmarks/results/loss_overhead.json``.
 """
 
@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch._dynamo
 import torch.nn.functional as F
 
 from boostprop.losses import (
@@ -52,20 +53,25 @@ from boostprop.losses import (
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-LOSSES: dict[str, LossFn] = {
-    "cross_entropy": lambda z, y: F.cross_entropy(z, y),
-    "exp_boost": lambda z, y: exp_boost_loss(z, y),
-    "cubic_boost": lambda z, y: cubic_boost_loss(z, y),
-    "rooted_paper_k3": lambda z, y: rooted_logistic_loss(z, y, k=3.0, form="paper"),
-    "rooted_natural_k3": lambda z, y: rooted_logistic_loss(z, y, k=3.0, form="natural"),
-    "focal_g2": lambda z, y: focal_loss(z, y, gamma=2.0),
-    "focal_paper": lambda z, y: focal_loss(z, y, gamma=3.0, alpha=0.25),
-    # the dense paths (label smoothing) for reference, against cross_entropy with smoothing
-    "cross_entropy_ls0.1": lambda z, y: F.cross_entropy(z, y, label_smoothing=0.1),
-    "exp_boost_ls0.1": lambda z, y: exp_boost_loss(z, y, label_smoothing=0.1),
-    "rooted_paper_k3_ls0.1": lambda z, y: rooted_logistic_loss(z, y, label_smoothing=0.1),
+_BASE: dict[str, Callable[..., torch.Tensor]] = {
+    "cross_entropy": F.cross_entropy,
+    "exp_boost": exp_boost_loss,
+    "cubic_boost": cubic_boost_loss,
+    "rooted_paper_k3": lambda z, y, **kw: rooted_logistic_loss(z, y, k=3.0, form="paper", **kw),
+    "rooted_natural_k3": lambda z, y, **kw: rooted_logistic_loss(z, y, k=3.0, form="natural", **kw),
+    "focal_g2": lambda z, y, **kw: focal_loss(z, y, gamma=2.0, **kw),
+    "focal_paper": lambda z, y, **kw: focal_loss(z, y, gamma=3.0, alpha=0.25, **kw),
 }
+
+
+def _bind(fn: Callable[..., torch.Tensor], **kw: Any) -> LossFn:
+    return lambda z, y: fn(z, y, **kw)
+
+
+LOSSES: dict[str, LossFn] = {name: _bind(fn) for name, fn in _BASE.items()}
+LOSSES.update({f"{name}_ls0.1": _bind(fn, label_smoothing=0.1) for name, fn in _BASE.items()})
 BASELINE = {name: "cross_entropy_ls0.1" if "ls0.1" in name else "cross_entropy" for name in LOSSES}
+MODES = ("eager", "compiled")
 
 SHAPES: dict[str, tuple[int, ...]] = {
     "N8192_C1000": (8192, 1000),
@@ -86,16 +92,27 @@ def step(fn: LossFn, z: torch.Tensor, y: torch.Tensor) -> None:
     fn(z, y).backward()
 
 
-def time_all(shape: tuple[int, ...], names: list[str], reps: int) -> dict[str, list[float]]:
+def loss_fn(name: str, mode: str) -> LossFn:
+    # every loss is a closure of the same code object: one compiled entry per loss and shape
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+    fn = LOSSES[name]
+    return torch.compile(fn, dynamic=False) if mode == "compiled" else fn
+
+
+def time_all(
+    shape: tuple[int, ...], names: list[str], modes: list[str], reps: int
+) -> dict[tuple[str, str], list[float]]:
     z, y = make_inputs(shape)
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for n in names:  # warm-up
-        step(LOSSES[n], z, y)
+    fns = {(n, m): loss_fn(n, m) for n in names for m in modes}
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in fns}
+    for fn in fns.values():  # warm-up (and compilation)
+        step(fn, z, y)
+        step(fn, z, y)
     for _ in range(reps):
-        for n in names:
+        for key, fn in fns.items():
             t0 = time.perf_counter()
-            step(LOSSES[n], z, y)
-            times[n].append(time.perf_counter() - t0)
+            step(fn, z, y)
+            times[key].append(time.perf_counter() - t0)
     return times
 
 
@@ -116,14 +133,15 @@ def saved_bytes(name: str, shape: tuple[int, ...]) -> int:
     return sum(seen.values())
 
 
-def peak_rss_child(name: str, shape_key: str) -> int:
-    """In a fresh process: ru_maxrss increase (bytes) over one forward+backward."""
+def peak_rss_child(name: str, shape_key: str, mode: str) -> int:
+    """In a fresh process: VmHWM increase (bytes) over one forward+backward after a warm-up."""
     z, y = make_inputs(SHAPES[shape_key])
-    step(LOSSES[name], z[:2].detach().clone().requires_grad_(), y[:2])  # warm up on a slice
+    fn = loss_fn(name, mode)
+    step(fn, z, y)  # warm-up (and compilation) on the full shape
     z.grad = torch.zeros_like(z)  # the gradient buffer exists in training anyway
     reset_peak_rss()
     before = read_peak_rss()
-    loss = LOSSES[name](z, y)
+    loss = fn(z, y)
     loss.backward()
     return read_peak_rss() - before
 
@@ -143,12 +161,14 @@ def read_peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def peak_rss(name: str, shape_key: str) -> int:
+def peak_rss(name: str, shape_key: str, mode: str) -> int:
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(1 << 16)}
     out = subprocess.run(
-        [sys.executable, __file__, "--child", name, shape_key],
+        [sys.executable, __file__, "--child", name, shape_key, mode],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     return int(out.stdout.strip().splitlines()[-1])
 
@@ -157,24 +177,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     parser.add_argument("--reps", type=int, default=None, help="timed repetitions (default 30)")
-    parser.add_argument(
-        "--threads",
-        type=str,
-        default=None,
-        help="comma-separated torch intra-op thread counts to time (default: 1 and the default)",
-    )
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--no-compile", action="store_true", help="eager only")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     if args.child:
-        torch.set_num_threads(1)
         print(peak_rss_child(*args.child))
         return
-    default_threads = torch.get_num_threads()
-    if args.threads:
-        thread_counts = [int(v) for v in args.threads.split(",")]
-    else:
-        thread_counts = sorted({1, default_threads})
-    reps = args.reps or (20 if args.quick else 30)
+    reps = args.reps or (10 if args.quick else 30)
+    modes = ["eager"] if args.no_compile else list(MODES)
     names = list(LOSSES)
     results: dict[str, Any] = {
         "env": {
@@ -183,7 +195,8 @@ def main() -> None:
             "machine": platform.machine(),
             "processor": platform.processor(),
             "cpu_count": os.cpu_count(),
-            "default_threads": default_threads,
+            "threads": args.threads,
+            "load_average": os.getloadavg(),
             "reps": reps,
             "command": " ".join(sys.argv),
         },
@@ -192,55 +205,44 @@ def main() -> None:
     for key, shape in SHAPES.items():
         unit = 4 * math.prod(shape)
         saved = {n: saved_bytes(n, shape) for n in names}
-        peak = {n: peak_rss(n, key) for n in names}
-        memory = {
-            n: {
-                "saved_bytes": saved[n],
-                "extra_saved_units": (saved[n] - saved[BASELINE[n]]) / unit,
-                "peak_rss_bytes": peak[n],
-                "extra_peak_units": (peak[n] - peak[BASELINE[n]]) / unit,
-            }
-            for n in names
-        }
-        timing: dict[str, Any] = {}
-        for threads in thread_counts:
-            torch.set_num_threads(threads)
-            times = time_all(shape, names, reps)
-            med = {n: statistics.median(v) for n, v in times.items()}
-            timing[f"threads={threads}"] = {
-                n: {
-                    "baseline": BASELINE[n],
-                    "median_ms": 1e3 * med[n],
-                    "iqr_ms": 1e3 * iqr(times[n]),
-                    "ratio": med[n] / med[BASELINE[n]],
-                }
-                for n in names
-            }
-        torch.set_num_threads(default_threads)
-        results["shapes"][key] = {
-            "shape": list(shape),
-            "unit_bytes": unit,
-            "memory": memory,
-            "timing": timing,
-        }
-        print(f"\n{key}  shape={shape}  one float32 (N, C, ...) tensor = {unit / 2**20:.1f} MiB")
-        head = f"{'loss':24s}"
-        for tk in timing:
-            head += f" {tk + ' ms':>14s} {'ratio':>6s}"
-        head += f" {'saved MiB':>10s} {'extra':>6s} {'peak MiB':>9s} {'extra':>6s}"
-        print(head)
+        times = time_all(shape, names, modes, reps)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        peak = {(n, m): peak_rss(n, key, m) for n in names for m in modes}
+        rows: dict[str, Any] = {}
         for n in names:
-            line = f"{n:24s}"
-            for rows in timing.values():
-                line += f" {rows[n]['median_ms']:14.2f} {rows[n]['ratio']:6.2f}"
-            m = memory[n]
-            line += (
-                f" {m['saved_bytes'] / 2**20:10.1f} {m['extra_saved_units']:6.2f}"
-                f" {m['peak_rss_bytes'] / 2**20:9.1f} {m['extra_peak_units']:6.2f}"
-            )
+            base = BASELINE[n]
+            rows[n] = {"baseline": base, "saved_bytes": saved[n]}
+            rows[n]["extra_saved_units"] = (saved[n] - saved[base]) / unit
+            for m in modes:
+                rows[n][m] = {
+                    "median_ms": 1e3 * med[(n, m)],
+                    "iqr_ms": 1e3 * iqr(times[(n, m)]),
+                    "ratio": med[(n, m)] / med[(base, m)],
+                    "peak_rss_bytes": peak[(n, m)],
+                    "extra_peak_units": (peak[(n, m)] - peak[(base, m)]) / unit,
+                }
+        results["shapes"][key] = {"shape": list(shape), "unit_bytes": unit, "losses": rows}
+        print(f"\n{key}  shape={shape}  one float32 (N, C, ...) tensor = {unit / 2**20:.1f} MiB")
+        head = f"| {'loss':22s} |"
+        for m in modes:
+            head += f" {m} ms | ratio | {m} peak MiB | extra |"
+        print(head)
+        print("|---" * (1 + 4 * len(modes)) + "|")
+        for n in names:
+            line = f"| {n:22s} |"
+            for m in modes:
+                r = rows[n][m]
+                line += (
+                    f" {r['median_ms']:.1f} | {r['ratio']:.2f} |"
+                    f" {r['peak_rss_bytes'] / 2**20:.1f} | {r['extra_peak_units']:+.2f} |"
+                )
             print(line)
-    print("\nratio = median(loss) / median(baseline); baseline = cross_entropy (with the same")
-    print("label smoothing for *_ls0.1); extra = (loss − baseline) in units of one float32 tensor")
+    print(
+        "\nratio = median(loss) / median(baseline) in the same mode; baseline = cross_entropy with"
+    )
+    print(
+        "the same label smoothing; extra = (peak(loss) − peak(baseline)) in float32 (N, C, ...) units"
+    )
     out = Path(__file__).resolve().parent / "results" / "loss_overhead.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -12,8 +12,9 @@ and elementwise terms — for class-index targets without smoothing this is as c
 * class indices without label smoothing: one saved ``(N, C)`` tensor (the softmax), turned into the
   gradient in place in backward; ``log p_y`` is ``(z_y − z_max) + log p_max``, exact also where
   ``p_y`` underflows, without a data-dependent branch;
-* label smoothing and probability targets need every class's term: only ``log_softmax(z)`` is saved
-  and the terms are evaluated in row chunks (small temporaries).
+* label smoothing and probability targets need every class's term: ``log_softmax(z)`` and one
+  elementwise tensor are saved (the term's basis, e.g. ``p^(1/k)``, or its slope) and both become
+  the gradient in place.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from ._common import (
     run_kernel,
 )
 
+#: ``(logp (N, C, ...), combine) -> (B, extra)``: see :class:`Term`.
+Basis = Callable[[Tensor, Callable[[Tensor], Tensor]], tuple[Tensor, Tensor | None]]
+
 
 class Term:
     """An elementwise loss of the log-probability, ``ℓ(logp)``.
@@ -43,15 +47,26 @@ class Term:
     Attributes:
         value: ``logp -> ℓ(logp)`` in differentiable torch operations (any shape).
         value_and_slope: ``logp -> (ℓ(logp), ℓ'(logp))`` for the eager fast path (no autograd).
+        basis: optional shortcut for the dense (label smoothing, probability targets) fast path:
+            ``ℓ(logp) = a + b·B + extra`` and ``ℓ'(logp) = slope_scale·B`` for one elementwise
+            tensor ``B``; ``basis(logp, combine)`` returns ``B`` and ``combine`` applied to
+            ``extra`` (or ``None`` when it is zero), so that the backward pass reuses ``B``
+            and needs no second evaluation of the term.
     """
 
     def __init__(
         self,
         value: Callable[[Tensor], Tensor],
         value_and_slope: Callable[[Tensor], tuple[Tensor, Tensor]],
+        basis: Basis | None = None,
+        a: float = 0.0,
+        b: float = 1.0,
+        slope_scale: float = 1.0,
     ) -> None:
         self.value = value
         self.value_and_slope = value_and_slope
+        self.basis = basis
+        self.a, self.b, self.slope_scale = a, b, slope_scale
 
 
 def capped_exp(x: Tensor, cap: float) -> Tensor:
@@ -60,9 +75,6 @@ def capped_exp(x: Tensor, cap: float) -> Tensor:
     Value and first derivative are continuous; differentiable by autograd without NaN at every order.
     """
     return torch.exp(torch.clamp_max(x, cap)) * (1.0 + torch.clamp_min(x - cap, 0.0))
-
-
-_CHUNK_ELEMENTS = 1 << 21
 
 
 class _IndexKernel:
@@ -80,8 +92,9 @@ class _IndexKernel:
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         p = torch.softmax(z, dim=1)
         # log p_y = z_y − logsumexp(z) = (z_y − z_max) + log p_max: exact where p_y underflows
-        z_max, j_max = z.max(dim=1, keepdim=True)
-        logp = z.gather(1, self.index).sub_(z_max).add_(p.gather(1, j_max).log_()).squeeze(1)
+        # (max of p sits at the max of z; amax is much faster than max-with-indices)
+        z_max, p_max = z.amax(dim=1, keepdim=True), p.amax(dim=1, keepdim=True)
+        logp = z.gather(1, self.index).sub_(z_max).add_(p_max.log_()).squeeze(1)
         value, slope = self.term.value_and_slope(logp.clamp_max_(0.0))
         return value.mul_(self.coef), [p, slope.mul_(self.coef)]
 
@@ -96,9 +109,9 @@ class _DenseKernel:
     """Per-position ``Σ_j c_j·ℓ(log p_j)`` (label smoothing, probability targets).
 
     ``c_ij = at_y_i·[j = y_i] + row_scale_i·class_coef_j`` for class indices with smoothing (never
-    materialised), or the dense coefficients for probability targets. The fast path saves only
-    ``log_softmax(z)`` and rebuilds the terms in row chunks. Backward: ``A − p·Σ_j A_j`` with
-    ``A_j = c_j·ℓ'(log p_j)``.
+    materialised), or the dense coefficients for probability targets. The fast path saves
+    ``log_softmax(z)`` and one elementwise tensor (the term's basis ``B`` or its slope) and turns both
+    into the gradient in place: ``A − p·Σ_j A_j`` with ``A_j = c_j·ℓ'(log p_j)``.
     """
 
     def __init__(self, t: Targets, term: Term, alpha: Tensor | None, factor: float) -> None:
@@ -117,56 +130,64 @@ class _DenseKernel:
             assert t.prob is not None
             self.coefs = dense_coefficients(t, t.prob.dim(), class_coef)
 
-    def _combine(self, value: Tensor, lo: int, hi: int) -> Tensor:
-        """``Σ_j c_ij·value_ij`` for rows ``lo:hi`` of ``value`` (which holds those rows)."""
+    def _combine(self, value: Tensor) -> Tensor:
+        """``Σ_j c_ij·value_ij`` per position."""
         if self.t.kind == "index":
-            at = value.gather(1, self.index[lo:hi]).squeeze(1) * self.at_y[lo:hi]
+            at = value.gather(1, self.index).squeeze(1) * self.at_y
             spread = value.sum(1) if self.class_coef is None else class_dot(value, self.class_coef)
-            return at + spread * self.row_scale[lo:hi]
-        out = (value * self.coefs[lo:hi]).sum(1)
+            return at + spread * self.row_scale
+        out = (value * self.coefs).sum(1)
         return out * self.factor if self.factor != 1.0 else out
 
-    def expression(self, z: Tensor) -> Tensor:
-        value = self.term.value(torch.log_softmax(z, dim=1))
-        return self._combine(value, 0, z.shape[0])
+    def _mass(self) -> Tensor:
+        """``Σ_j c_ij`` per position."""
+        if self.t.kind == "index":
+            total = float(self.t.num_classes) if self.class_coef is None else self.class_coef.sum()
+            return self.at_y + self.row_scale * total
+        out = self.coefs.sum(1)
+        return out * self.factor if self.factor != 1.0 else out
 
-    def _rows(self, z: Tensor) -> int:
-        return max(1, _CHUNK_ELEMENTS // max(1, z[:1].numel()))
+    def _scale_in_place(self, x: Tensor, g: Tensor) -> Tensor:
+        """``x ← c ⊙ x ⊙ g`` (``g`` per position)."""
+        if self.t.kind == "index":
+            at_y = x.gather(1, self.index).mul_((self.at_y * g).unsqueeze(1))
+            if self.class_coef is not None:
+                x.mul_(class_view(self.class_coef, x.dim()))
+            x.mul_((self.row_scale * g).unsqueeze(1))
+            return x.scatter_add_(1, self.index, at_y)
+        x.mul_(self.coefs)
+        return x.mul_((g * self.factor if self.factor != 1.0 else g).unsqueeze(1))
+
+    def expression(self, z: Tensor) -> Tensor:
+        return self._combine(self.term.value(torch.log_softmax(z, dim=1)))
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         logp = torch.log_softmax(z, dim=1)
-        rows = self._rows(z)
-        out = torch.empty((z.shape[0], *z.shape[2:]), dtype=z.dtype, device=z.device)
-        for lo in range(0, z.shape[0], rows):
-            hi = min(lo + rows, z.shape[0])
-            value, _ = self.term.value_and_slope(logp[lo:hi])
-            out[lo:hi] = self._combine(value, lo, hi)
-        return out, [logp]
-
-    def _scale(self, slope: Tensor, lo: int, hi: int, grad_out: Tensor) -> Tensor:
-        """``A = c ⊙ slope ⊙ grad_out`` for rows ``lo:hi``, in place in ``slope``."""
-        if self.t.kind == "index":
-            at_y = slope.gather(1, self.index[lo:hi]) * (self.at_y[lo:hi] * grad_out).unsqueeze(1)
-            if self.class_coef is not None:
-                slope *= class_view(self.class_coef, slope.dim())
-            slope *= (self.row_scale[lo:hi] * grad_out).unsqueeze(1)
-            return slope.scatter_add_(1, self.index[lo:hi], at_y)
-        slope *= self.coefs[lo:hi]
-        go = grad_out if self.factor == 1.0 else grad_out * self.factor
-        return slope.mul_(go.unsqueeze(1))
+        term = self.term
+        if term.basis is not None:
+            basis, extra = term.basis(logp, self._combine)
+            combined = self._combine(basis)
+            out = combined * term.b
+            if term.a != 0.0:
+                out += self._mass() * term.a
+            if extra is not None:
+                out += extra
+            return out, [logp, basis, combined]
+        value, slope = term.value_and_slope(logp)
+        return self._combine(value), [logp, slope]
 
     def backward(self, z: Tensor, saved: list[Tensor], grad_out: Tensor, reuse: bool) -> Tensor:
-        (logp,) = saved
-        grad = logp if reuse else logp.clone()
-        rows = self._rows(grad)
-        for lo in range(0, grad.shape[0], rows):
-            hi = min(lo + rows, grad.shape[0])
-            g = grad[lo:hi]
-            _, slope = self.term.value_and_slope(g)
-            a = self._scale(slope, lo, hi, grad_out[lo:hi])
+        logp, x = saved[0], saved[1]
+        if not reuse:
+            logp, x = logp.clone(), x.clone()
+        if self.term.basis is not None:
+            g = grad_out * self.term.slope_scale
+            total = (saved[2] * g).unsqueeze(1)  # Σ_j A_j = slope_scale·g·Σ_j c_j B_j
+            a = self._scale_in_place(x, g)
+        else:
+            a = self._scale_in_place(x, grad_out)
             total = a.sum(1, keepdim=True)
-            g.exp_().mul_(total.neg_()).add_(a)  # A − p·ΣA, in place
-        return grad
+        return a.addcmul_(logp.exp_(), total, value=-1.0)  # A − p·ΣA
 
 
 def softmax_family_loss(

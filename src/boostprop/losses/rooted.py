@@ -20,6 +20,9 @@ exponential continues linearly, ``exp(c)·(1 + u − c)``, so loss and gradient 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
@@ -53,7 +56,10 @@ def _paper_term(k: float, m: float) -> Term:
         root = torch.exp(logp / k)
         return m * (1.0 - root), root * (-m / k)
 
-    return Term(value, value_and_slope)
+    def basis(logp: Tensor, combine: Callable[[Tensor], Tensor]) -> tuple[Tensor, None]:
+        return torch.mul(logp, 1.0 / k).exp_(), None  # ℓ = m − m·B, ℓ' = −(m/k)·B
+
+    return Term(value, value_and_slope, basis, a=m, b=-m, slope_scale=-m / k)
 
 
 def _natural_term(k: float, cap: float) -> Term:
@@ -66,7 +72,16 @@ def _natural_term(k: float, cap: float) -> Term:
         value = slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k
         return value, slope.neg()
 
-    return Term(value, value_and_slope)
+    def basis(logp: Tensor, combine: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor | None]:
+        # ℓ = k·B + k·exp(c)·relu(x − c) with B = exp(min(x, c)), ℓ' = −B
+        x = torch.mul(logp, -1.0 / k)
+        clamped = torch.clamp_max(x, cap)
+        extra = None
+        if cap < math.log(torch.finfo(logp.dtype).max / k):  # else exp overflows before the cap
+            extra = combine(x.sub_(clamped)) * (k * math.exp(cap))
+        return clamped.exp_(), extra
+
+    return Term(value, value_and_slope, basis, a=0.0, b=k, slope_scale=-1.0)
 
 
 def _softplus(x: Tensor) -> Tensor:
