@@ -331,37 +331,6 @@ def test_killed_worker_loses_no_finished_run_and_a_rerun_completes(
     assert _starts(control) == Counter(keys) + Counter([victim.key()])  # only the lost one again
 
 
-def test_a_killed_workers_run_is_retried_up_to_max_retries(
-    cluster: Cluster, tmp_path: Path
-) -> None:
-    specs = _specs()[:4]
-    victim = specs[0]
-    control = cluster.control
-    executor = cluster.executor(max_retries=1)
-    (control / f"hang-{victim.key()}").touch()  # its first attempt hangs, a retry trains
-    store = ResultsStore(tmp_path / "runs.jsonl")
-    killed: list[int] = []
-
-    def kill_the_victims_first_attempt() -> None:
-        pid_file = control / f"pid-{victim.key()}"
-        with contextlib.suppress(AssertionError):
-            _wait_for(pid_file.exists, 60, "the victim to start")
-            pid = int(pid_file.read_text())
-            if pid != os.getpid():
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-
-    killer = threading.Thread(target=kill_the_victims_first_attempt, daemon=True)
-    killer.start()
-    executor.execute(specs, store, progress=False)  # no error: the retry trained the run
-    killer.join(timeout=30)
-    assert killed
-    records = list(store.records())
-    assert sorted(r["key"] for r in records) == sorted(s.key() for s in specs)
-    assert all(r["status"] == "ok" for r in records)
-    assert _starts(control)[victim.key()] == 2
-
-
 def test_interrupt_keeps_finished_runs_and_cancels_the_rest(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -429,6 +398,38 @@ def test_interrupt_just_after_an_append_keeps_that_record_once(
         cluster.executor().execute(specs, store, progress=False)
     assert [r["key"] for r in store.records()] == [specs[0].key()]  # kept, and only once
     _wait_for(lambda: ray.available_resources().get("CPU", 0) == WORKERS, 20, "the CPUs to be free")
+
+
+def test_a_killed_workers_run_is_retried_up_to_max_retries(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    specs = _specs()[:4]
+    victim = specs[0]
+    control = cluster.control
+    executor = cluster.executor(max_retries=1)
+    (control / f"hang-{victim.key()}").touch()  # its first attempt hangs, a retry trains
+    store = ResultsStore(tmp_path / "runs.jsonl")
+    killed: list[int] = []
+
+    def kill_the_victims_first_attempt() -> None:
+        # after the other runs (so the retry finds a warm worker, not one starting after a kill)
+        pid_file = control / f"pid-{victim.key()}"
+        with contextlib.suppress(AssertionError):
+            _wait_for(lambda: pid_file.exists() and len(store.keys()) == 3, 60, "3 runs")
+            pid = int(pid_file.read_text())
+            if pid != os.getpid():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    killer = threading.Thread(target=kill_the_victims_first_attempt, daemon=True)
+    killer.start()
+    executor.execute(specs, store, progress=False)  # no error: the retry trained the run
+    killer.join(timeout=30)
+    assert killed
+    records = list(store.records())
+    assert sorted(r["key"] for r in records) == sorted(s.key() for s in specs)
+    assert all(r["status"] == "ok" for r in records)
+    assert _starts(control)[victim.key()] == 2
 
 
 def test_make_executor_kinds_and_errors() -> None:
