@@ -15,10 +15,11 @@ label smoothing and probability targets:
 * probability targets: ``t̃ = (1 − ε)·t + ε/C``; ``reduction="mean"`` divides by the number of
   positions ``N·d1·...`` (the weights do not enter the divisor).
 
-Two evaluation paths share these conventions (see :func:`run_kernel`): a plain differentiable
-expression (used under ``torch.compile``, ``torch.func`` and forward-mode AD, and differentiated by
-autograd for every derivative beyond the first) and, in eager mode, a custom autograd function with a
-hand-written, memory-saving first derivative. Nothing in either path reads a tensor value on the
+Three evaluation paths share these conventions (see :func:`run_kernel`): a plain differentiable
+expression (used inside ``torch.func`` transforms and forward-mode AD, and differentiated by autograd
+for every derivative beyond the first), the same expression with a hand-written first derivative
+that saves only the input (under ``torch.compile``), and, in eager mode, a custom autograd function
+with a hand-written, in-place, memory-saving first derivative. Nothing in either path reads a tensor value on the
 host; the checks that need values (label range, non-negative weights) run only in eager mode on CPU
 tensors, where they cost no device synchronisation.
 """
@@ -80,16 +81,6 @@ def values_readable(*tensors: Tensor | None) -> bool:
     return all(t is None or t.device.type == "cpu" for t in tensors)
 
 
-def eager_autograd() -> bool:
-    """True where the eager custom autograd functions may run: not compiling or tracing, no
-    ``torch.func`` transform and no forward-mode AD level active."""
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
-        return False
-    if torch._C._are_functorch_transforms_active():
-        return False
-    return bool(torch.autograd.forward_ad._current_level < 0)
-
-
 def saved_buffer_is_free() -> bool:
     """True inside a backward pass that frees the graph afterwards (no ``retain_graph`` /
     ``create_graph``): a custom function may then overwrite its saved buffer with the gradient.
@@ -101,15 +92,21 @@ def saved_buffer_is_free() -> bool:
 
 
 class Kernel(Protocol):
-    """One loss evaluation on fixed targets: a plain expression and a fast eager forward/backward.
+    """One loss evaluation on fixed targets: a plain expression and fast first derivatives.
 
-    ``expression(z)`` is differentiable to every order; ``forward(z)`` returns the same value and
-    the tensors ``backward`` needs; ``backward(saved, grad_out, reuse)`` returns the first
-    derivative and may overwrite ``saved`` (never ``z``) when ``reuse`` is true.
+    ``expression(z)`` is differentiable to every order; ``grad(z, grad_out)`` is its first
+    derivative in out-of-place torch operations (traced by ``torch.compile``); ``forward(z)``
+    returns the expression's value and the tensors ``backward`` needs; ``backward(z, saved,
+    grad_out, reuse)`` returns the first derivative and may overwrite ``saved`` (never ``z``) when
+    ``reuse`` is true.
     """
 
     def expression(self, z: Tensor) -> Tensor:
         """Per-position loss as differentiable torch operations."""
+        ...
+
+    def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
+        """First derivative of :meth:`expression` for the per-position gradient ``grad_out``."""
         ...
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
@@ -122,7 +119,7 @@ class Kernel(Protocol):
 
 
 class _FastPath(torch.autograd.Function):
-    """Eager evaluation of a :class:`Kernel` with its hand-written first derivative.
+    """Eager evaluation of a :class:`Kernel` with its hand-written, in-place first derivative.
 
     When the backward pass itself is recorded (``create_graph=True``: Hessians, gradient penalties),
     the gradient is instead taken by autograd from the plain expression, so that every higher
@@ -147,12 +144,42 @@ class _FastPath(torch.autograd.Function):
         return kernel.backward(z, saved, grad_out, saved_buffer_is_free()), None
 
 
+class _CompiledPath(torch.autograd.Function):
+    """The plain expression with its hand-written first derivative, for ``torch.compile``.
+
+    Only the input is saved; the backward recomputes what it needs from it in out-of-place
+    operations that Inductor fuses, so a compiled loss keeps no ``(N, C)`` activation, as a
+    compiled ``cross_entropy`` does. The backward is differentiable (a function of the saved input).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, z: Tensor, kernel: Kernel) -> Tensor:
+        ctx.save_for_backward(z)
+        ctx.kernel = kernel
+        return kernel.expression(z)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, None]:
+        (z,) = ctx.saved_tensors
+        return ctx.kernel.grad(z, grad_out), None
+
+
 def run_kernel(z: Tensor, kernel: Kernel) -> Tensor:
-    """Per-position loss: the fast custom function in eager mode, else the plain expression."""
-    if eager_autograd():
-        out: Tensor = _FastPath.apply(z, kernel)
-        return out
-    return kernel.expression(z)
+    """Per-position loss: the plain expression inside ``torch.func`` transforms, forward-mode AD and
+    ``torch.jit.trace``; :class:`_CompiledPath` under ``torch.compile``; else (eager) the fast
+    custom function :class:`_FastPath`."""
+    if (
+        torch.jit.is_tracing()
+        or torch._C._are_functorch_transforms_active()
+        or torch.autograd.forward_ad._current_level >= 0
+    ):
+        return kernel.expression(z)
+    out: Tensor
+    if torch.compiler.is_compiling():
+        out = _CompiledPath.apply(z, kernel)
+    else:
+        out = _FastPath.apply(z, kernel)
+    return out
 
 
 def check_reduction(reduction: str) -> None:

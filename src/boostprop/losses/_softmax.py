@@ -89,6 +89,12 @@ class _IndexKernel:
         logp = torch.log_softmax(z, dim=1).gather(1, self.index).squeeze(1)
         return self.coef * self.term.value(logp)
 
+    def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
+        logp_all = torch.log_softmax(z, dim=1)
+        _, slope = self.term.value_and_slope(logp_all.gather(1, self.index).squeeze(1))
+        s = (grad_out * self.coef * slope).unsqueeze(1)
+        return (torch.exp(logp_all) * s.neg()).scatter_add(1, self.index, s)
+
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         p = torch.softmax(z, dim=1)
         # log p_y = z_y − logsumexp(z) = (z_y − z_max) + log p_max: exact where p_y underflows
@@ -160,6 +166,19 @@ class _DenseKernel:
 
     def expression(self, z: Tensor) -> Tensor:
         return self._combine(self.term.value(torch.log_softmax(z, dim=1)))
+
+    def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
+        logp = torch.log_softmax(z, dim=1)
+        _, slope = self.term.value_and_slope(logp)
+        if self.t.kind == "index":
+            at_y = slope.gather(1, self.index) * (self.at_y * grad_out).unsqueeze(1)
+            if self.class_coef is not None:
+                slope = slope * class_view(self.class_coef, slope.dim())
+            a = (slope * (self.row_scale * grad_out).unsqueeze(1)).scatter_add(1, self.index, at_y)
+        else:
+            go = grad_out * self.factor if self.factor != 1.0 else grad_out
+            a = slope * self.coefs * go.unsqueeze(1)
+        return a - torch.exp(logp) * a.sum(1, keepdim=True)  # A − p·ΣA
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         logp = torch.log_softmax(z, dim=1)
