@@ -1,7 +1,8 @@
 """NeuronBoost: linear neuron boosting as a PyTorch optimizer.
 
 Implements D. Munoz, "Simple Linear Neuron Boosting", arXiv:2502.01131 (2025): every ``Linear``,
-``Conv1d`` and ``Conv2d`` module is a "neuron" whose update is the ridge regression of the
+``Conv1d``, ``Conv2d`` and ``Embedding`` module and every block (q, k, v, out) of an
+``nn.MultiheadAttention`` is a "neuron" whose update is the ridge regression of the
 back-propagated errors onto the module's inputs, ``H = G (A + γ·diag(1, …, 1, 0))⁻¹`` with
 ``A = mean x̃ x̃ᵀ`` the augmented input second moment (K-FAC with only the input factor). The
 system is solved online, matrix-free, by a few iterations of warm-started conjugate gradient
@@ -146,41 +147,50 @@ class NeuronBoost(torch.optim.Optimizer):
     ``[[diag σ² + μμᵀ, μ], [μᵀ, 1]]`` built from bias-corrected EMAs ``μ`` (β_μ) and ``ν`` (β_ν)
     of the per-feature input mean and mean square, ``σ² = shrink(max(0, ν − μ²))`` with
     ``shrink(d) = (1 − s)·d + s·mean(d)`` (without a bias: ``1 / (σ² + μ²)``); conv moments are
-    per input channel, shared across kernel taps. Every other parameter (norm layers,
-    embeddings, …) uses ``h = ḡ``. The update is
+    per input channel, shared across kernel taps. ``nn.Embedding`` is a linear map of one-hot
+    inputs whose metric is exactly diagonal (the lookup counts): its ridge system is solved
+    exactly. The q, k and v blocks of ``nn.MultiheadAttention``'s input projection use the
+    metrics of ``query``, ``key`` and ``value``, its ``out_proj`` that of the attention output.
+    A weight shared by several modules (tied embedding and head) uses the metric of the union
+    of their samples. Every other parameter (norm layers, bare ``nn.Parameter``s, …) uses
+    ``h = ḡ``. The update is
 
     ``θ ← θ − lr·(h / s + weight_decay·θ)``,  ``s = max(min_norm, sqrt(Σ_all params ⟨h, ḡ⟩))``.
 
     Usage is that of any optimizer: ``loss.backward(); opt.step(); opt.zero_grad()``. Forward
     hooks registered at construction capture each neuron's input during forward passes in
-    training mode with gradients enabled; only the inputs of the *last* such forward of
-    ``model`` are kept (a new training-mode call of ``model`` discards earlier ones) and they are
-    freed by ``step()``. If a neuron is called several times within one forward (weight sharing,
-    recurrence, activation checkpointing's recomputation), all its inputs of that forward are
-    used together: ``Â`` is the second moment over the union of the samples (for
-    checkpointing's exact recomputation this leaves ``Â`` unchanged). A neuron that receives a
-    gradient but whose hook saw no input (e.g. ``nn.MultiheadAttention.out_proj``, whose weight
-    is used functionally) gets the identity metric with a one-time warning; list it in
-    ``skip_modules`` to silence the warning. A model without any neuron gets the identity metric
+    training mode with gradients enabled. ``Â`` is the second moment over all such inputs since
+    the last ``step()`` (gradient accumulation; a neuron called several times per forward), and
+    ``zero_grad()`` forgets the inputs whose backward has already run (their gradients are
+    discarded), so the metric covers exactly the forwards behind ``.grad``. A neuron that
+    receives a gradient but whose hook saw no input (its weight used functionally) gets the
+    identity metric with a one-time warning; list it in ``skip_modules`` to silence the warning.
+    A non-finite gradient or input skips the step and leaves the state untouched (a
+    ``RuntimeWarning``; ``skipped_steps`` counts them). A model without any neuron gets the identity metric
     everywhere (a warning is issued at construction). Parameters whose ``.grad`` is ``None`` are
     left untouched, as in ``torch.optim.SGD``.
 
     Args:
-        model: the module whose parameters are optimised (all of them, one parameter group).
+        model: the module whose layers are hooked (and, unless ``params`` is given, whose
+            parameters are optimised, as one group).
         lr: learning rate, positive float or callable ``step -> float`` where ``step`` is the
-            number of completed ``step()`` calls (0 for the first step). A float can also be
-            changed through ``param_groups[0]["lr"]`` (e.g. by a ``torch.optim.lr_scheduler``).
+            number of completed ``step()`` calls (0 for the first step). Floats live in the
+            parameter groups (``param_groups[i]["lr"]``, e.g. for a ``torch.optim.lr_scheduler``;
+            a schedule may set 0). Default 0.1 (the reference's MNIST value 0.5 collapses on
+            CNNs; see ``docs/neuron_boost.md``).
         ridge: ridge ``γ`` added to the weight (not the bias) block of ``Â``; positive float or
-            callable of the step, like ``lr``.
-        cg_iters: conjugate-gradient iterations (≥ 0). ``0`` skips CG: ``h = P ḡ``, the same as
-            ``approx_metric=True``.
+            callable of the step, like ``lr``. Default 1.0 (the reference's MNIST example; its
+            ``lnb()`` default 0.1 is unstable with large learning rates).
+        cg_iters: conjugate-gradient iterations (≥ 1). Ignored with ``approx_metric=True``.
         betas: ``(β_g, β_μ, β_ν)``: EMA coefficients of the gradient (momentum), of the input
             mean and of the input mean square, each in ``[0, 1)``; all EMAs are bias-corrected.
         shrinkage: ``s`` in ``[0, 1]``, shrinkage of the per-feature variances towards their mean.
         min_norm: positive floor of the step normaliser ``s``.
-        weight_decay: decoupled weight decay (≥ 0), applied to all parameters, not divided by
-            ``s``.
-        approx_metric: use the diagonal preconditioner only (``h = P ḡ``), no CG.
+        weight_decay: decoupled weight decay (≥ 0) of every group that does not set its own,
+            not divided by ``s``. Default 1e-4, the reference's (torch's SGD/Adam: 0, AdamW:
+            1e-2).
+        approx_metric: use the diagonal preconditioner only (``h = P ḡ``), no CG (embeddings
+            still get their exact diagonal solve).
         grad_clip: if given (> 0), gradients are rescaled so that their global norm is at most
             ``grad_clip`` before entering the EMA (the ``.grad`` tensors are not modified).
         skip_modules: modules (instances) or module classes whose parameters get the identity
@@ -188,6 +198,10 @@ class NeuronBoost(torch.optim.Optimizer):
         process_group: distributed group over which ``Â·v`` products and input moments are
             reduced; ``None`` means the default group when ``torch.distributed`` is initialised
             with more than one process, else no reduction.
+        params: ``None`` (all of ``model``'s parameters) or, as in ``torch.optim``, an iterable
+            of tensors or of parameter-group dicts. A group may set ``lr``, ``weight_decay``,
+            ``ridge`` and ``precondition`` (``False``: identity metric for its parameters); the
+            other options are global. See :func:`decay_groups`.
 
     Distributed contract (DDP): wrap the model in ``DistributedDataParallel`` *before* or
     *after* constructing the optimizer (hooks are on the inner modules either way), and let DDP
@@ -217,9 +231,9 @@ class NeuronBoost(torch.optim.Optimizer):
     def __init__(
         self,
         model: nn.Module,
-        lr: Schedule = 0.5,
+        lr: Schedule = 0.1,
         *,
-        ridge: Schedule = 0.1,
+        ridge: Schedule = 1.0,
         cg_iters: int = 2,
         betas: tuple[float, float, float] = (0.9, 0.9, 0.999),
         shrinkage: float = 0.1,
@@ -579,7 +593,9 @@ class NeuronBoost(torch.optim.Optimizer):
         # ``parts[id(p)]``: (rows, tensor, scale) pieces of the step direction h = scale·tensor.
         parts: dict[int, list[tuple[slice | None, Tensor, float]]] = {}
         if prep is not None:
-            ridges = [float(self._group_of[id(n.weight)]["ridge"]) for n in active]
+            # the groups as they are now (FSDP2 swaps in full stand-ins of sharded parameters)
+            group_of = {id(p): g for g in self.param_groups for p in g["params"]}
+            ridges = [float(group_of[id(n.weight)]["ridge"]) for n in active]
             self._neuron_directions(
                 active, prep, parts, corr, beta_mu, beta_nu, shrink, ridges, use_cg, cg_iters, pg
             )
