@@ -52,6 +52,8 @@ class Term:
             tensor ``B``; ``basis(logp, combine)`` returns ``B`` and ``combine`` applied to
             ``extra`` (or ``None`` when it is zero), so that the backward pass reuses ``B``
             and needs no second evaluation of the term.
+        dense: optional ``(logp, combine) -> (combine(ℓ(logp)), ℓ'(logp))`` for the dense fast path
+            where no basis exists, computed with few temporaries (``logp`` is not modified).
     """
 
     def __init__(
@@ -62,11 +64,13 @@ class Term:
         a: float = 0.0,
         b: float = 1.0,
         slope_scale: float = 1.0,
+        dense: Basis | None = None,
     ) -> None:
         self.value = value
         self.value_and_slope = value_and_slope
         self.basis = basis
         self.a, self.b, self.slope_scale = a, b, slope_scale
+        self.dense = dense
 
 
 def capped_exp(x: Tensor, cap: float) -> Tensor:
@@ -192,6 +196,10 @@ class _DenseKernel:
             if extra is not None:
                 out += extra
             return out, [logp, basis, combined]
+        if term.dense is not None:
+            out, slope = term.dense(logp, self._combine)
+            assert slope is not None
+            return out, [logp, slope]
         value, slope = term.value_and_slope(logp)
         return self._combine(value), [logp, slope]
 

@@ -11,6 +11,7 @@ Per position ``−alpha_y·(1 − p_y)^gamma·log p_y`` with ``p = softmax(z)``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -40,7 +41,17 @@ def _focal_term(gamma: float) -> Term:
         r = torch.where(d > 0, -logp / d.clamp_min(torch.finfo(d.dtype).tiny), 1.0)
         return dg * (-logp), -dg * (1.0 + gamma * q * r)
 
-    return Term(value, value_and_slope)
+    def dense(logp: Tensor, combine: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
+        # integer gamma ≥ 1: ℓ' = −d^(γ−1)·(d − γ·p·log p), ℓ = −d^γ·log p, two temporaries
+        d = torch.expm1(logp).neg_()
+        slope = torch.exp(logp).mul_(logp).mul_(-gamma).add_(d)
+        for _ in range(int(gamma) - 1):
+            slope.mul_(d)
+        value = d.pow_(gamma).mul_(logp)
+        return combine(value).neg_(), slope.neg_()
+
+    integer = gamma >= 1 and float(gamma).is_integer()
+    return Term(value, value_and_slope, dense=dense if integer else None)
 
 
 def focal_loss(
