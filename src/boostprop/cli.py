@@ -237,7 +237,8 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     print(
         f"total: {sum(r.runs for r in rows)} runs, about {total / 60:.0f} min in one 1-thread job, "
         f"{total / 60 / args.jobs:.0f} min with --jobs {args.jobs} on {args.jobs}+ cores (recipe "
-        "runs only, from step times measured now; the claims' extra experiments are not included)"
+        "runs only, from step times measured now; the claims' extra experiments and learning-rate "
+        "grid extensions at an edge are not included)"
     )
     return 0
 

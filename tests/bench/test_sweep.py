@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from boostprop.bench.store import ResultsStore
-from boostprop.bench.sweep import Comparison, select_learning_rates
+from boostprop.bench.plan import Comparison
+from boostprop.bench.sweep import select_learning_rates
 from boostprop.cli import main
 
 TIMING = {"train_seconds", "step_seconds", "seconds_to_target", "env", "finished_at"}

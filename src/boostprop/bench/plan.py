@@ -68,6 +68,8 @@ class Comparison:
     components: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     lr_grids: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     data_source: str | None = None
+    lr_extend_max: int = 0  # extra learning rates per direction when the best is at an edge
+    lr_extend_factor: float = 3.0  # each extra learning rate is the edge's ×/÷ this factor
 
     def __post_init__(self) -> None:
         if not self.recipes:
@@ -82,6 +84,14 @@ class Comparison:
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")
         if not self.lr_factors or any(not (f > 0 and math.isfinite(f)) for f in self.lr_factors):
             raise ValueError(f"lr_factors: expected positive factors, got {self.lr_factors!r}")
+        if not isinstance(self.lr_extend_max, int) or self.lr_extend_max < 0:
+            raise ValueError(
+                f"lr_extend_max: expected a non-negative integer, got {self.lr_extend_max!r}"
+            )
+        if not (self.lr_extend_factor > 1 and math.isfinite(self.lr_extend_factor)):
+            raise ValueError(
+                f"lr_extend_factor: expected a finite factor > 1, got {self.lr_extend_factor!r}"
+            )
         if self.tune_metric not in TUNE_METRICS:
             raise ValueError(
                 f"tune_metric: expected one of {TUNE_METRICS}, got {self.tune_metric!r}"
@@ -140,7 +150,8 @@ class Comparison:
         """The learning rates ``recipe`` is tuned over (as planned)."""
         return list(self.lr_grids[recipe])
 
-    def _spec(self, recipe: str, lr: float, seed: int, phase: str) -> RunSpec:
+    def spec(self, recipe: str, lr: float, seed: int, phase: str) -> RunSpec:
+        """The run of ``recipe`` at learning rate ``lr`` and ``seed`` in ``phase``."""
         return RunSpec(
             recipe=recipe,
             components=self.components[recipe],
@@ -159,15 +170,14 @@ class Comparison:
         )
 
     def tune_specs(self) -> list[RunSpec]:
-        """The tuning runs: every recipe at every learning rate of its grid, seed 0."""
-        return [
-            self._spec(r, lr, TUNE_SEED, "tune") for r in self.recipes for lr in self.lr_grid(r)
-        ]
+        """The planned tuning runs: every recipe at every learning rate of its grid, seed 0
+        (a grid that is extended at an edge adds runs: :func:`boostprop.bench.sweep.tuning_specs`)."""
+        return [self.spec(r, lr, TUNE_SEED, "tune") for r in self.recipes for lr in self.lr_grid(r)]
 
     def final_specs(self, best_lr: Mapping[str, float]) -> list[RunSpec]:
         """The final runs: every recipe at its selected learning rate, seeds 1…``seeds``."""
         return [
-            self._spec(r, best_lr[r], seed, "final")
+            self.spec(r, best_lr[r], seed, "final")
             for r in self.recipes
             for seed in range(1, self.seeds + 1)
         ]
@@ -317,8 +327,3 @@ def write_plan(out_dir: Path, plan: Mapping[str, Any], *, extend: bool = False) 
 def plan_comparisons(plan: Mapping[str, Any]) -> list[Comparison]:
     """Every comparison of a plan, rebuilt from its stored content."""
     return [Comparison.from_dict(c) for e in plan.get("claims", []) for c in e["comparisons"]]
-
-
-def planned_keys(comparisons: Sequence[Comparison]) -> set[str]:
-    """The keys of every tuning run of ``comparisons`` (final runs depend on the tuning)."""
-    return {s.key() for c in comparisons for s in c.tune_specs()}

@@ -37,6 +37,7 @@ from boostprop.bench.plots import plot_curves, plot_time_to_target
 from boostprop.bench.presets import Preset
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.summary import ComparisonSummary, RecipeSummary, summarize_comparison
+from boostprop.bench.sweep import select_learning_rates, tuning_specs
 from boostprop.bench.verdicts import Verdict
 
 __all__ = ["PLAN_FILE", "RUNS_FILE", "build_report", "read_plan"]
@@ -74,6 +75,7 @@ def recipe_table(summary: ComparisonSummary) -> Table:
             [
                 r.recipe,
                 lr,
+                str(len(r.tuning)),
                 f"{r.n_runs - r.n_failed}/{r.n_runs}",
                 _fmt_ttt(r, "epochs"),
                 _fmt_ttt(r, "seconds"),
@@ -85,6 +87,7 @@ def recipe_table(summary: ComparisonSummary) -> Table:
     header = [
         "recipe",
         "tuned lr",
+        "tuning runs",
         "runs ok",
         "epochs to target, median [IQR]",
         "train seconds to target, median [IQR]",
@@ -107,8 +110,16 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
             f"Data `{c.dataset}`{subset}; model `{c.model}` {json.dumps(c.model_kwargs)}; "
             f"{c.epochs} epochs, batch {c.batch_size}; target validation accuracy {c.target:g}; "
             f"learning rates tuned over default × {[round(f, 3) for f in c.lr_factors]} by "
-            f"{c.tune_metric.replace('_', ' ')} on the validation split (seed 0), then "
-            f"{c.seeds} fresh seeds."
+            f"{c.tune_metric.replace('_', ' ')} on the validation split (seed 0)"
+            + (
+                f", a grid extended at an edge by ×/÷{c.lr_extend_factor:g} up to "
+                f"{c.lr_extend_max} more learning rate(s) per direction while the best is there "
+                "(the extra runs are in each recipe's tuning runs)"
+                if c.lr_extend_max
+                else ""
+            )
+            + f", then {c.seeds} fresh seeds. A tuned learning rate still at an edge of its "
+            'grid is flagged "(grid edge)".'
         ),
         recipe_table(summary),
     ]
@@ -156,12 +167,12 @@ def measured_cell(verdict: Verdict, comparisons: list[Comparison]) -> str:
     return f"{effects} ({scope})" if scope else effects
 
 
-def _final_keys(plan: dict[str, Any], records: list[dict[str, Any]]) -> set[str]:
-    """Keys of the final runs the plan implies (from its tuning results)."""
-    from boostprop.bench.sweep import select_learning_rates
-
+def _planned_keys(plan: dict[str, Any], records: list[dict[str, Any]]) -> set[str]:
+    """Keys of every run the plan implies given its finished records: the tuning runs of the
+    (extended) grids and the final runs of the selected learning rates."""
     keys: set[str] = set()
     for c in plan_comparisons(plan):
+        keys |= {s.key() for s in tuning_specs(c, records)}
         try:
             best = select_learning_rates(c, records)
         except RuntimeError:
@@ -173,8 +184,7 @@ def _final_keys(plan: dict[str, Any], records: list[dict[str, Any]]) -> set[str]
 def failed_runs_blocks(plan: dict[str, Any], records: list[dict[str, Any]]) -> list[Block]:
     """A table of the plan's runs that errored (first line of the error): they count as misses
     in the statistics, and a reader must see why they failed without opening runs.jsonl."""
-    planned = {s.key() for c in plan_comparisons(plan) for s in c.tune_specs()}
-    planned |= _final_keys(plan, records)
+    planned = _planned_keys(plan, records)
     latest = {r["key"]: r for r in records}
     rows = [
         [
@@ -277,8 +287,7 @@ def build_report(out_dir: Path) -> Path:
         if claim is not None:
             sections += claim.extra_blocks(claim_dir, figures)
     env = plan.get("env", {})
-    planned = {s.key() for c in plan_comparisons(plan) for s in c.tune_specs()}
-    planned |= _final_keys(plan, records)
+    planned = _planned_keys(plan, records)
     n_plan = sum(r["key"] in planned for r in records)
     preset = plan.get("preset") or {}
     descriptive = plan.get("kind") == "comparison"

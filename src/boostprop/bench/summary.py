@@ -19,7 +19,7 @@ import numpy as np
 
 from boostprop.bench.plan import Comparison
 from boostprop.bench.stats import TimeToTarget, bootstrap_ci, time_to_target
-from boostprop.bench.sweep import select_learning_rates
+from boostprop.bench.sweep import select_learning_rates, tuning_specs
 
 
 @dataclass
@@ -42,17 +42,21 @@ class RecipeSummary:
 
     @property
     def n_runs(self) -> int:
+        """Final runs recorded (finished or failed)."""
         return len(self.runs)
 
     @property
     def test_acc_mean(self) -> float:
+        """Mean test accuracy of the finished runs (NaN without any)."""
         return float(self.test_acc.mean()) if self.test_acc.size else math.nan
 
     def test_acc_ci(self) -> tuple[float, float]:
+        """95% bootstrap interval of the mean test accuracy (NaNs without runs)."""
         return bootstrap_ci(self.test_acc) if self.test_acc.size else (math.nan, math.nan)
 
     @property
     def n_tuning_failed(self) -> int:
+        """Tuning runs (learning rates of the grid) that failed."""
         return sum(a is None for a in self.tuning.values())
 
     @property
@@ -66,6 +70,8 @@ class RecipeSummary:
 
 @dataclass
 class ComparisonSummary:
+    """The summaries of every recipe of one comparison; ``summary[recipe]`` is one of them."""
+
     comparison: Comparison
     recipes: dict[str, RecipeSummary]
 
@@ -76,7 +82,15 @@ class ComparisonSummary:
 def budget_seconds(run: Mapping[str, Any]) -> float:
     """The training seconds a run would have used over its whole epoch budget: its measured
     total when it trained every epoch, else its per-step time times the budget's steps (so a run
-    that diverged early is charged the full budget, not its few seconds)."""
+    that diverged early is charged the full budget, not its few seconds).
+
+    Example:
+        >>> budget_seconds({"status": "ok", "epochs": 2, "history": {"train_seconds": [0.5, 1.25]}})
+        1.25
+        >>> budget_seconds({"status": "diverged", "step_seconds": 0.01, "n_train": 100,
+        ...                 "batch_size": 32, "epochs": 5})  # 4 steps per epoch
+        0.2
+    """
     history = run.get("history") or {}
     seconds = history.get("train_seconds") or []
     if run.get("status") == "ok" and len(seconds) == run.get("epochs"):
@@ -140,7 +154,7 @@ def summarize_comparison(
     """Summaries of every recipe of ``comparison``: exactly the runs its specs name (selected by
     key, so records of other settings in the same folder never mix in)."""
     by_key = latest_by_key(records)
-    tune_specs = comparison.tune_specs()
+    tune_specs = tuning_specs(comparison, by_key.values())
     try:
         best = select_learning_rates(comparison, by_key.values())
     except RuntimeError:

@@ -43,6 +43,7 @@ class Budget:
     train_subset: int | None = None
     eval_subset: int | None = None  # validation/test samples (smoke only: all otherwise)
     max_width: int | None = None  # hidden widths capped at this (smoke only)
+    lr_extend_max: int = 0  # extra learning rates per direction at a grid edge (bench.sweep)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Workload:
             train_subset=b.train_subset,
             eval_subset=b.eval_subset,
             tune_metric=tune_metric,
+            lr_extend_max=b.lr_extend_max,
         )
 
 

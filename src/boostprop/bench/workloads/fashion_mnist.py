@@ -20,8 +20,8 @@ register_workload(
         model_kwargs={"widths": [256, 256]},
         budgets=PresetTable(
             smoke=Budget(2, 64, 2, (1.0,), 0.5, 256, 256, 32),
-            quick=Budget(8, 128, 3, LR5, 0.83, 6000),
-            full=Budget(20, 128, 5, LR5, 0.885, None),
+            quick=Budget(8, 128, 3, LR5, 0.83, 6000, lr_extend_max=1),
+            full=Budget(20, 128, 5, LR5, 0.885, None, lr_extend_max=3),
         ),
     )
 )
@@ -33,8 +33,8 @@ register_workload(
         title="fashion_mnist CNN",
         budgets=PresetTable(
             smoke=Budget(2, 64, 2, (1.0,), 0.5, 256, 256, 32),
-            quick=Budget(6, 128, 3, LR5, 0.85, 6000),
-            full=Budget(15, 128, 5, LR5, 0.905, None),
+            quick=Budget(6, 128, 3, LR5, 0.85, 6000, lr_extend_max=1),
+            full=Budget(15, 128, 5, LR5, 0.905, None, lr_extend_max=3),
         ),
     )
 )
