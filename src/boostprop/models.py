@@ -1,9 +1,11 @@
-"""Baseline models used by the harness: a configurable MLP and small CNNs.
+"""Baseline models used by the harness: a configurable MLP and small CNNs, and the registry.
 
 These are the plain networks against which the techniques are compared (the MLPs of
 Øland et al. 2017, Wang et al. 2023 and Munoz 2025 use the same shapes). Technique-specific
 models live with their technique (for example :mod:`boostprop.nn` for the shortcut networks
-of Raiko et al. 2012).
+of Raiko et al. 2012). The models of the practitioners' workloads (ResNet, ViT, U-Net, a
+character-level transformer LM, matrix factorisation, a deep autoencoder) are defined in
+:mod:`boostprop.models_zoo` and registered in :data:`MODELS` here.
 
 Example:
     >>> import torch
@@ -23,6 +25,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from boostprop.models_zoo import ZOO
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -204,3 +208,7 @@ _cnn.defaults_for = _cnn_class  # type: ignore[attr-defined]  # its defaults dep
 
 register_model("mlp", _mlp)
 register_model("cnn", _cnn)
+# the practitioners' workloads (issue 14): resnet, vit, unet, char_transformer,
+# matrix_factorization, autoencoder (see boostprop.models_zoo)
+for _name, _factory in ZOO.items():
+    register_model(_name, _factory)
