@@ -432,3 +432,14 @@ def test_warm_up_schedule_from_zero_learning_rate():
     for a, b in zip(net.parameters(), before, strict=True):
         assert torch.equal(a, b)
     assert opt.param_groups[0]["step"] == 1 and opt.param_groups[0]["lr"] == 0.15
+
+
+def test_load_state_dict_rejects_foreign_state_entries():
+    net = nn.Linear(3, 2)
+    opt = NeuronBoost(net)
+    net(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    sd["state"][0]["exp_avg_sq"] = torch.zeros(2, 3)  # an Adam entry in a NeuronBoost state
+    with pytest.raises(ValueError, match="exp_avg_sq"):
+        opt.load_state_dict(sd)

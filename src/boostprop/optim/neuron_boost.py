@@ -1348,7 +1348,9 @@ def _check_state_dict(opt: NeuronBoost, sd: Any) -> None:
             raise ValueError(f"state_dict has state for unknown parameter {pid!r}")
         p = params[pid]
         for k, v in st.items():
-            if not any(k == base or k.startswith(base + "_") for base in _STATE_KEYS):
+            if k not in ("exp_avg", "step") and not any(
+                k == base or k.startswith(base + "_") for base in _STATE_KEYS[2:]
+            ):
                 raise ValueError(
                     f"state of parameter {pid}: unexpected entry {k!r} (not a NeuronBoost state; "
                     "saved by another optimizer?)"
