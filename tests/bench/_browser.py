@@ -55,8 +55,10 @@ _CHECK_SCRIPT = """
       if (el && el.tagName === "TABLE") {
         out.verdict_header = Array.prototype.map.call(el.querySelectorAll("thead th"),
           function (th) { return th.textContent.trim(); });
-        var col = out.verdict_header.map(function (h) { return h.toLowerCase(); })
-          .indexOf("verdict");
+        var col = -1;  // the first verdict column (tuned baselines)
+        out.verdict_header.forEach(function (h, i) {
+          if (col < 0 && h.toLowerCase().indexOf("verdict") === 0) { col = i; }
+        });
         var rows = el.tBodies.length ? el.tBodies[0].rows : [];
         out.verdict_rows = Array.prototype.map.call(rows, function (tr) {
           return Array.prototype.map.call(tr.cells, function (td) {

@@ -81,4 +81,6 @@ def test_report_survives_an_errored_run(tmp_path: Path) -> None:
         | {"status": "error", "error": "X"}
     )
     build_report(tmp_path)
-    assert "| softmax-ce+adam | 0.001 | 1/2 |" in (tmp_path / "report.md").read_text()
+    md = (tmp_path / "report.md").read_text()
+    assert "| softmax-ce+adam | 0.001 | 1 | 1/2 |" in md  # tuned lr, tuning runs, runs ok
+    assert "| softmax-ce+adam | 0.001 | 2 | final | X |" in md  # the errored run is listed

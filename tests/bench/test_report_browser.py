@@ -49,11 +49,15 @@ def test_report_renders_in_chromium(report: Path) -> None:
     assert sorted(expected_sizes) == sorted(_png_size(f.read_bytes()) for f in figures)
 
     assert seen["verdicts_heading"] and seen["verdict_table"]
-    assert seen["verdict_header"][-1] == "verdict"
+    assert seen["verdict_header"][-2:] == [
+        "verdict (tuned baselines)",
+        "verdict (paper's protocol)",
+    ]
     assert len(seen["verdict_rows"]) == len(plan["claims"])
     statuses = {"holds", "partly holds", "not reproduced", "inconclusive"}
     assert len(seen["verdict_cells"]) == len(plan["claims"])
     assert set(seen["verdict_cells"]) <= statuses
+    assert {row[-1] for row in seen["verdict_rows"]} <= statuses | {"–"}
     papers = [get_claim(e["name"]).paper for e in plan["claims"]]
     assert [row[0] for row in seen["verdict_rows"]] == papers
 
@@ -77,7 +81,8 @@ def test_broken_images_and_empty_verdict_table_are_detected(report: Path, tmp_pa
     assert seen["n_loaded"] == len(data) - 2
     assert seen["images"][0]["natural_width"] == 0 and seen["images"][1]["natural_width"] == 0
     assert seen["verdicts_heading"] and not seen["verdict_table"]
-    assert seen["verdict_rows"] == [] and seen["verdict_header"][-1] == "verdict"
+    assert seen["verdict_rows"] == []
+    assert seen["verdict_header"][-1] == "verdict (paper's protocol)"
 
 
 def test_missing_chromium_is_an_error_naming_make_browser(

@@ -21,6 +21,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Heading:
+    """A heading of ``level`` 1–6, with an optional ``anchor`` to link to."""
+
     text: str
     level: int = 2
     anchor: str | None = None
@@ -28,23 +30,31 @@ class Heading:
 
 @dataclass(frozen=True)
 class Paragraph:
+    """A paragraph of text."""
+
     text: str  # may contain **bold**, `code` and [links](#anchor)
 
 
 @dataclass(frozen=True)
 class Table:
+    """A table: a header row and rows of cells (strings)."""
+
     header: Sequence[str]
     rows: Sequence[Sequence[str]]
 
 
 @dataclass(frozen=True)
 class Image:
+    """A PNG plot with its caption (linked from Markdown, inlined in HTML)."""
+
     path: Path  # a PNG file
     caption: str
 
 
 @dataclass(frozen=True)
 class Code:
+    """A preformatted block (a command, a listing)."""
+
     text: str
 
 
@@ -57,6 +67,17 @@ def slug(text: str) -> str:
 
 
 def to_markdown(blocks: Sequence[Block], *, relative_to: Path | None = None) -> str:
+    """The blocks as Markdown; image paths are written relative to ``relative_to`` when given.
+
+    Example:
+        >>> print(to_markdown([Heading("T", 2), Table(["a", "b"], [["1", "x"]])]))
+        ## T
+        <BLANKLINE>
+        | a | b |
+        |---|---|
+        | 1 | x |
+        <BLANKLINE>
+    """
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
@@ -99,6 +120,15 @@ pre{padding:.6em;overflow-x:auto} h1{border-bottom:2px solid #d0d7de}
 
 
 def to_html(blocks: Sequence[Block], *, title: str) -> str:
+    """The blocks as one self-contained HTML page (images inlined as base64 data URIs).
+
+    Example:
+        >>> page = to_html([Heading("Title", 1), Paragraph("**Hi** `x`")], title="Doc")
+        >>> print(page.split("<body>")[1].strip())
+        <h1>Title</h1>
+        <p><strong>Hi</strong> <code>x</code></p>
+        </body></html>
+    """
     body: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):

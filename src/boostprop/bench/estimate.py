@@ -49,6 +49,8 @@ class EstimateRow:
 
     @property
     def seconds(self) -> float:
+        """Estimated seconds of all of this row's runs: training steps and one validation
+        pass per epoch."""
         per_epoch = self.steps_per_epoch * self.step_seconds + self.eval_seconds
         return self.runs * self.epochs * per_epoch
 
@@ -98,7 +100,7 @@ def estimate(
     seen: dict[str, str] = {}  # tuning run key -> the tuning metric that selected from it
     todo = []
     for name in names:
-        for c in get_claim(name).comparisons(preset):
+        for c in get_claim(name).comparisons(preset, protocol=None):
             if not dataset_info(c.dataset).is_available():
                 continue
             for recipe in c.recipes:

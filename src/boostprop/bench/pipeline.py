@@ -76,7 +76,7 @@ def claims_plan(
     for name in names:
         claim = get_claim(name)
         ok, skipped = [], []
-        for c in claim.comparisons(preset):
+        for c in claim.comparisons(preset, protocol=None):
             info = dataset_info(c.dataset)
             if info.is_available():
                 ok.append(c)

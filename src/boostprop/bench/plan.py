@@ -70,6 +70,7 @@ class Comparison:
     data_source: str | None = None
     lr_extend_max: int = 0  # extra learning rates per direction when the best is at an edge
     lr_extend_factor: float = 3.0  # each extra learning rate is the edge's ×/÷ this factor
+    protocol: str = "tuned"  # "tuned" baselines, or the "paper"'s own setup (a label)
 
     def __post_init__(self) -> None:
         if not self.recipes:
@@ -92,6 +93,8 @@ class Comparison:
             raise ValueError(
                 f"lr_extend_factor: expected a finite factor > 1, got {self.lr_extend_factor!r}"
             )
+        if self.protocol not in ("tuned", "paper"):
+            raise ValueError(f"protocol: expected 'tuned' or 'paper', got {self.protocol!r}")
         if self.tune_metric not in TUNE_METRICS:
             raise ValueError(
                 f"tune_metric: expected one of {TUNE_METRICS}, got {self.tune_metric!r}"

@@ -167,6 +167,13 @@ def measured_cell(verdict: Verdict, comparisons: list[Comparison]) -> str:
     return f"{effects} ({scope})" if scope else effects
 
 
+def _details_table(verdict: Verdict) -> Table:
+    return Table(
+        ["setting", "measured"],
+        [d.split(": ", 1) if ": " in d else ["", d] for d in verdict.details],
+    )
+
+
 def _planned_keys(plan: dict[str, Any], records: list[dict[str, Any]]) -> set[str]:
     """Keys of every run the plan implies given its finished records: the tuning runs of the
     (extended) grids and the final runs of the selected learning rates."""
@@ -247,39 +254,60 @@ def build_report(out_dir: Path) -> Path:
                 sections += comparison_blocks(summaries[c.id], figures)
             continue
         claim = CLAIMS.get(entry["name"])
+        verdicts: dict[str, Verdict] = {}
+        by_protocol = {p: [c for c in comps if c.protocol == p] for p in ("tuned", "paper")}
         if claim is None:
-            verdict = Verdict(
+            verdicts["tuned"] = Verdict(
                 "inconclusive", f"claim {entry['name']!r} is not known to this boostprop"
             )
             paper, statement, rule = entry["name"], "–", "–"
         else:
             paper, statement, rule = claim.paper, claim.statement, claim.rule
-            try:
-                verdict = claim.judge(summaries, claim_dir)
-            except Exception as exc:  # a report must still be written for a partial folder
-                verdict = Verdict("inconclusive", f"could not judge: {type(exc).__name__}: {exc}")
+            for protocol, cs in by_protocol.items():
+                if protocol == "paper" and not cs:
+                    continue  # the claim declares no paper protocol (or it was not planned)
+                try:
+                    verdicts[protocol] = claim.judge_protocol(
+                        protocol, {c.id: summaries[c.id] for c in cs}, claim_dir
+                    )
+                except Exception as exc:  # a report must still be written for a partial folder
+                    verdicts[protocol] = Verdict(
+                        "inconclusive", f"could not judge: {type(exc).__name__}: {exc}"
+                    )
+        verdict = verdicts["tuned"]
+        paper_verdict = verdicts.get("paper")
         anchor = slug(entry["name"])
         verdict_rows.append(
             [
                 f"[{paper}](#{anchor})",
                 statement,
-                measured_cell(verdict, comps),
+                measured_cell(verdict, by_protocol["tuned"]),
                 f"**{verdict.status}**",
+                "–" if paper_verdict is None else f"**{paper_verdict.status}**",
             ]
         )
         sections += [
             Heading(f"{paper}", 2, anchor=anchor),
             Paragraph(f"**Claim.** {statement}"),
             Paragraph(f"**Verdict rule.** {rule}"),
-            Paragraph(f"**Verdict: {verdict.status}.**"),
+            Paragraph(f"**Verdict (tuned baselines): {verdict.status}.**"),
         ]
         if verdict.details:
-            sections.append(
-                Table(
-                    ["setting", "measured"],
-                    [d.split(": ", 1) if ": " in d else ["", d] for d in verdict.details],
-                )
+            sections.append(_details_table(verdict))
+        if paper_verdict is not None and claim is not None:
+            agree = (
+                "The two protocols agree."
+                if paper_verdict.status == verdict.status
+                else f"The protocols differ: {verdict.status} with tuned baselines, "
+                f"{paper_verdict.status} under the paper's own setup; the protocol note says "
+                "what differs between them."
             )
+            sections += [
+                Paragraph(f"**Verdict (the paper's protocol): {paper_verdict.status}.** {agree}"),
+                Paragraph(f"**The paper's protocol.** {claim.paper_protocol}"),
+            ]
+            if paper_verdict.details:
+                sections.append(_details_table(paper_verdict))
         for skipped in entry.get("skipped", []):
             sections.append(Paragraph(f"Skipped: {skipped}"))
         for c in comps:
@@ -313,7 +341,16 @@ def build_report(out_dir: Path) -> Path:
     if not descriptive:
         head += [
             Heading("Verdicts", 2, anchor="verdicts"),
-            Table(["paper", "claim", "what we measured", "verdict"], verdict_rows),
+            Table(
+                [
+                    "paper",
+                    "claim",
+                    "what we measured (tuned baselines)",
+                    "verdict (tuned baselines)",
+                    "verdict (paper's protocol)",
+                ],
+                verdict_rows,
+            ),
         ]
     common = (
         "Times are training-step seconds only (evaluation untimed); medians and interquartile "

@@ -84,14 +84,17 @@ class TimeToTarget:
 
     @property
     def n_missed(self) -> int:
+        """Runs that did not reach the target (counted at the budget)."""
         return int(self.missed.sum())
 
     @property
     def median(self) -> float:
+        """Median over runs, misses at the budget (NaN without runs)."""
         return float(np.median(self.values)) if len(self.values) else math.nan
 
     @property
     def iqr(self) -> tuple[float, float]:
+        """The 25% and 75% quantiles over runs (NaNs without runs)."""
         if not len(self.values):
             return (math.nan, math.nan)
         return (float(np.quantile(self.values, 0.25)), float(np.quantile(self.values, 0.75)))

@@ -55,7 +55,12 @@ def combine(statuses: Sequence[str]) -> str:
 
 
 def fmt_ci(lo: float, hi: float, digits: int = 3) -> str:
-    """``"[0.1, 0.2]"``: an interval with ``digits`` significant digits."""
+    """``"[0.1, 0.2]"``: an interval with ``digits`` significant digits.
+
+    Example:
+        >>> fmt_ci(0.1234, 0.5)
+        '[0.123, 0.5]'
+    """
     return f"[{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
@@ -99,14 +104,24 @@ def ratio_effect(
 
 
 def gap_effect(gap: tuple[float, tuple[float, float], float] | None) -> str:
-    """``"Δacc +0.35 [−0.93, +1.63] pts"`` from :func:`accuracy_gap`."""
+    """``"Δacc +0.35 [-0.93, +1.63] pts"`` from :func:`accuracy_gap`.
+
+    Example:
+        >>> gap_effect((0.35, (-0.93, 1.63), 0.6))
+        'Δacc +0.35 [-0.93, +1.63] pts'
+    """
     if gap is None:
         return "Δacc: too few runs"
     return f"Δacc {gap[0]:+.2f} [{gap[1][0]:+.2f}, {gap[1][1]:+.2f}] pts"
 
 
 def describe_speed(ratio: tuple[float, int, int] | None, unit: str) -> str:
-    """``"median epochs-to-target ratio 0.75× (misses: 1 vs 0)"`` from :func:`speed_ratio`."""
+    """``"median epochs-to-target ratio 0.75× (misses: 1 vs 0)"`` from :func:`speed_ratio`.
+
+    Example:
+        >>> describe_speed((0.75, 1, 0), "epochs")
+        'median epochs-to-target ratio 0.75× (misses: 1 vs 0)'
+    """
     if ratio is None:
         return f"{unit}-to-target: no runs"
     r, mc, mb = ratio

@@ -128,6 +128,7 @@ class ThreeLayerThresholdNetwork(nn.Module):
         return (xa @ U.to(x.dtype) > 0).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs for ``x`` of shape (n, d): shape (n,) when squeezed, else (n, outputs)."""
         h2 = (self.second(self.first_layer(x)) >= 0).to(x.dtype)
         out = self.output(h2)
         if self.squeeze_output and out.shape[1] == 1:

@@ -69,6 +69,7 @@ class ThresholdNetwork(nn.Module):
         return (xa @ Wb.T >= 0).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs for ``x`` of shape (n, d): shape (n,) when squeezed, else (n, outputs)."""
         h = self.hidden_patterns(x) * self.amplitude
         out = self.output(h)
         if self.squeeze_output and out.shape[1] == 1:

@@ -97,6 +97,7 @@ class STENetwork(nn.Module):
         self.squeeze_output = squeeze_output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Threshold units forward, the STE variant's surrogate gradient backward."""
         h = x
         for layer in self.hidden_layers:
             h = ste_threshold(layer(h), self.variant)

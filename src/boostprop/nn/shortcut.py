@@ -79,6 +79,7 @@ class TransformedTanh(nn.Module):
         return y * self.gamma
 
     def extra_repr(self) -> str:
+        """The number of units, for ``repr``."""
         return f"features={self.features}"
 
 
@@ -476,6 +477,7 @@ class ShortcutMLP(nn.Module):
             b.copy_(b_new)
 
     def extra_repr(self) -> str:
+        """Sizes, transformations, γ rule, shortcuts and output, for ``repr``."""
         return (
             f"sizes={list(self.sizes)}, transforms={self.transforms!r}, gamma={self.gamma_rule!r}, "
             f"shortcuts={self.shortcuts}, output={self.output!r}"
@@ -537,4 +539,5 @@ class ShortcutAutoencoder(ShortcutMLP):
         return not (k < self.bottleneck < m)
 
     def extra_repr(self) -> str:
+        """The network's ``repr`` fields and the bottleneck layer."""
         return super().extra_repr() + f", bottleneck={self.bottleneck}"

@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -38,6 +38,9 @@ VerdictRule = Callable[[dict[str, ComparisonSummary], Path], Verdict]
 class Arm:
     """One comparison of a claim: ``recipes`` on ``workload`` (its model's keywords replaced by
     ``model_kwargs`` when given), under an ``id`` and ``title`` (the workload's by default).
+    ``protocol`` is ``"tuned"`` (every recipe tuned with the workload's budget) or ``"paper"``
+    (the paper's own setup: usually fixed learning rates, ``lr_factors=(1.0,)``, and the paper's
+    batch size or epochs in place of the workload's).
 
     Example:
         >>> Arm("fashion_mlp", ("softmax-ce+adam",)).tune_metric
@@ -50,13 +53,23 @@ class Arm:
     title: str | None = None
     model_kwargs: Mapping[str, Any] | None = None
     tune_metric: str = "epochs_to_target"
+    protocol: str = "tuned"
+    lr_factors: tuple[float, ...] | None = None
+    batch_size: int | None = None
+    epochs: int | None = None
+
+
+PROTOCOLS = ("tuned", "paper")
 
 
 @dataclass(frozen=True)
 class Claim(Generic[S]):
     """A paper's claim: what it states, its verdict rule in words and as a function, its sizes
     per preset (``sizes``, of a type the claim chooses) and its comparisons (``arms`` of the
-    sizes), and its extra experiments."""
+    sizes), and its extra experiments. A claim may also declare the paper's own protocol:
+    ``paper_arms`` (comparisons run as the paper ran them), ``paper_judge`` (its verdict rule
+    there, ``judge`` by default) and ``paper_protocol`` (what the paper did and how it departs
+    from the tuned-baselines protocol); the report shows both verdicts side by side."""
 
     name: str
     paper: str
@@ -68,11 +81,26 @@ class Claim(Generic[S]):
     judge: VerdictRule
     extras: tuple[Extra, ...] = field(default=())
     in_reproduce: bool = True  # run by `boostprop reproduce`
+    paper_arms: Callable[[S], Sequence[Arm]] | None = None
+    paper_judge: VerdictRule | None = None
+    paper_protocol: str = ""
 
-    def comparisons(self, preset: Preset) -> list[Comparison]:
-        """The claim's comparisons under ``preset``, resolved now from the registries."""
+    def comparisons(self, preset: Preset, protocol: str | None = "tuned") -> list[Comparison]:
+        """The claim's comparisons under ``preset`` for ``protocol`` (``None``: both),
+        resolved now from the registries."""
+        if protocol not in (None, *PROTOCOLS):
+            raise ValueError(f"protocol: expected one of {PROTOCOLS} or None, got {protocol!r}")
+        sizes = self.sizes[preset]
+        arms = list(self.arms(sizes))
+        if self.paper_arms is not None:
+            arms += [
+                replace(a, protocol="paper", id=a.id or f"{a.workload}_paper")
+                for a in self.paper_arms(sizes)
+            ]
         out = []
-        for arm in self.arms(self.sizes[preset]):
+        for arm in arms:
+            if protocol is not None and arm.protocol != protocol:
+                continue
             w = get_workload(arm.workload)
             out.append(
                 w.comparison(
@@ -83,9 +111,20 @@ class Claim(Generic[S]):
                     title=arm.title,
                     model_kwargs=arm.model_kwargs,
                     tune_metric=arm.tune_metric,
+                    protocol=arm.protocol,
+                    lr_factors=arm.lr_factors,
+                    batch_size=arm.batch_size,
+                    epochs=arm.epochs,
                 )
             )
         return out
+
+    def judge_protocol(
+        self, protocol: str, summaries: dict[str, ComparisonSummary], out_dir: Path
+    ) -> Verdict:
+        """The verdict of ``protocol``'s comparisons (``summaries`` by comparison id)."""
+        rule = self.paper_judge if protocol == "paper" and self.paper_judge else self.judge
+        return rule(summaries, out_dir)
 
     def extra_context(
         self, preset: Preset, out_dir: Path, *, jobs: int = 1, progress: bool = True

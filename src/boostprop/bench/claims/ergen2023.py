@@ -69,9 +69,10 @@ def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
             continue
         best_ste_obj = min(r["final_objective"] for r in ste)
         acc = statistics.median(c["test_acc"] for c in cvx)
-        ste_acc = {
-            v: statistics.median(r["test_acc"] for r in ste if r["variant"] == v)
+        ste_acc = {  # a variant whose every run diverged is left out, as its runs are
+            v: statistics.median(accs)
             for v in STE_VARIANTS
+            if (accs := [r["test_acc"] for r in ste if r["variant"] == v])
         }
         best_v = max(ste_acc, key=lambda v: ste_acc[v])
         secs = statistics.median(c["seconds"] for c in cvx)

@@ -20,8 +20,10 @@ from boostprop.bench.components import forwards_to
 from boostprop.bench.recipes._registry import OPTIMIZERS, Recipe, register_recipe
 from boostprop.optim import NeuronBoost
 
-NB, NB_DIAG = "neuronboost", "neuronboost-diag"
+NB, NB_DIAG, NB_PAPER = "neuronboost", "neuronboost-diag", "neuronboost-paper"
 NB_LR = 0.5
+# the reference example (jaxlnb's MNIST notebook): constant lr 0.5, ridge 1.0, global-norm clip 1.0
+REFERENCE = {"ridge": 1.0, "grad_clip": 1.0}
 
 
 @forwards_to(NeuronBoost, skip=2)
@@ -49,5 +51,15 @@ register_recipe(
         NB_LR,
         optimizer_kwargs={"approx_metric": True},
         description="softmax-CE, NeuronBoost with the diagonal metric only",
+    )
+)
+register_recipe(
+    Recipe(
+        NB_PAPER,
+        "softmax-ce",
+        "neuronboost",
+        NB_LR,
+        optimizer_kwargs=REFERENCE,
+        description="softmax-CE, NeuronBoost as in the reference example (lr 0.5, ridge 1.0, clip 1.0)",
     )
 )

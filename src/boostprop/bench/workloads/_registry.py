@@ -72,9 +72,15 @@ class Workload:
         title: str | None = None,
         model_kwargs: Mapping[str, Any] | None = None,
         tune_metric: str = "epochs_to_target",
+        protocol: str = "tuned",
+        lr_factors: tuple[float, ...] | None = None,
+        batch_size: int | None = None,
+        epochs: int | None = None,
     ) -> Comparison:
         """The comparison of ``recipes`` on this workload under ``preset`` (``model_kwargs``
-        replace the workload's; hidden widths are capped by the preset's ``max_width``)."""
+        replace the workload's; hidden widths are capped by the preset's ``max_width``;
+        ``lr_factors``, ``batch_size`` and ``epochs`` replace the budget's, for a paper's fixed
+        protocol)."""
         b = self.budgets[preset]
         kwargs = dict(self.model_kwargs if model_kwargs is None else model_kwargs)
         widths = kwargs.get("widths")
@@ -89,14 +95,15 @@ class Workload:
             model_kwargs=kwargs,
             recipes=recipes,
             target=b.target,
-            epochs=b.epochs,
-            batch_size=b.batch_size,
+            epochs=epochs or b.epochs,
+            batch_size=batch_size or b.batch_size,
             seeds=b.seeds,
-            lr_factors=b.lr_factors,
+            lr_factors=lr_factors or b.lr_factors,
             train_subset=b.train_subset,
             eval_subset=b.eval_subset,
             tune_metric=tune_metric,
-            lr_extend_max=b.lr_extend_max,
+            lr_extend_max=b.lr_extend_max if lr_factors is None else 0,
+            protocol=protocol,
         )
 
 
