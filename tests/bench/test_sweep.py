@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from boostprop.bench.store import ResultsStore
 from boostprop.bench.plan import Comparison
+from boostprop.bench.store import ResultsStore
 from boostprop.bench.sweep import select_learning_rates
 from boostprop.cli import main
 
