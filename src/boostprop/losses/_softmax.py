@@ -169,20 +169,32 @@ class _DenseKernel:
         return x.mul_((g * self.factor if self.factor != 1.0 else g).unsqueeze(1))
 
     def expression(self, z: Tensor) -> Tensor:
-        return self._combine(self.term.value(torch.log_softmax(z, dim=1)))
+        logp = torch.log_softmax(z, dim=1)
+        value = self.term.value(logp)
+        if self.t.kind == "index":  # the target's term from the gathered log-probability (fuses)
+            at = self.term.value(logp.gather(1, self.index).squeeze(1)) * self.at_y
+            spread = value.sum(1) if self.class_coef is None else class_dot(value, self.class_coef)
+            return at + spread * self.row_scale
+        return self._combine(value)
 
     def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
+        # written for Inductor: pointwise terms and row sums fuse; the one scatter comes last (in
+        # place on the result) and the target's slope is taken from the gathered log-probability,
+        # so no (N, C) intermediate is materialised
         logp = torch.log_softmax(z, dim=1)
         _, slope = self.term.value_and_slope(logp)
+        p = torch.exp(logp)
         if self.t.kind == "index":
-            at_y = slope.gather(1, self.index) * (self.at_y * grad_out).unsqueeze(1)
+            spread = slope * (self.row_scale * grad_out).unsqueeze(1)
             if self.class_coef is not None:
-                slope = slope * class_view(self.class_coef, slope.dim())
-            a = (slope * (self.row_scale * grad_out).unsqueeze(1)).scatter_add(1, self.index, at_y)
-        else:
-            go = grad_out * self.factor if self.factor != 1.0 else grad_out
-            a = slope * self.coefs * go.unsqueeze(1)
-        return a - torch.exp(logp) * a.sum(1, keepdim=True)  # A − p·ΣA
+                spread = spread * class_view(self.class_coef, slope.dim())
+            _, slope_y = self.term.value_and_slope(logp.gather(1, self.index))
+            at_y = slope_y * (self.at_y * grad_out).unsqueeze(1)
+            total = spread.sum(1, keepdim=True) + at_y
+            return (spread - p * total).scatter_add(1, self.index, at_y)
+        go = grad_out * self.factor if self.factor != 1.0 else grad_out
+        a = slope * self.coefs * go.unsqueeze(1)
+        return a - p * a.sum(1, keepdim=True)  # A − p·ΣA
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         logp = torch.log_softmax(z, dim=1)

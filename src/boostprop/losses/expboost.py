@@ -112,15 +112,15 @@ class _BoostKernel:
         grad = slope * (go * self.alpha).unsqueeze(1)
         if self.beta != 0.0:
             grad = grad + (go * self.beta).unsqueeze(1)
-        if self.index is not None:
-            assert self.cy is not None
-            grad = grad.scatter_add(1, self.index, (grad_out * self.cy).neg().unsqueeze(1))
         if self.row is not None:
             assert self.valid is not None
             scale = (grad_out * self.valid).unsqueeze(1)
             grad = grad - scale * class_view(self.row, grad.dim())
         if self.dense is not None:
             grad = grad - self.dense * grad_out.unsqueeze(1)
+        if self.index is not None:  # last: Inductor scatters in place into the fused result
+            assert self.cy is not None
+            grad = grad.scatter_add(1, self.index, (grad_out * self.cy).neg().unsqueeze(1))
         return grad
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
