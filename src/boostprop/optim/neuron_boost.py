@@ -111,24 +111,20 @@ def _assemble(
 
 
 def _grad_sq_norms(grads: list[Tensor]) -> Tensor:
-    """Squared norms of ``grads`` (float64), each norm computed in its gradient's own precision
-    (float32 for half-precision gradients)."""
-    res: list[Tensor | None] = [None] * len(grads)
-    by: dict[tuple[torch.dtype, torch.device], list[int]] = {}
-    for i, g in enumerate(grads):
-        by.setdefault((g.dtype, g.device), []).append(i)
-    for (dt, _), idx in by.items():
-        gs = [grads[i] for i in idx]
+    """Sums of squared gradient norms (float64), one per (dtype, device) group of ``grads``, each
+    norm computed in its gradient's own precision (float32 for half-precision gradients)."""
+    by: dict[tuple[torch.dtype, torch.device], list[Tensor]] = {}
+    for g in grads:
+        by.setdefault((g.dtype, g.device), []).append(g)
+    dev = grads[0].device
+    out: list[Tensor] = []
+    for (dt, _), gs in by.items():
         if dt in (torch.float16, torch.bfloat16):
             norms = [torch.linalg.vector_norm(g, dtype=torch.float32) for g in gs]
         else:
             norms = list(torch._foreach_norm(gs))
-        for i, nrm in zip(idx, norms, strict=True):
-            res[i] = nrm
-    dev = grads[0].device
-    return torch.stack(
-        [r.to(device=dev, dtype=torch.float64) for r in res if r is not None]
-    ).square()
+        out.append(torch.stack(norms).to(device=dev, dtype=torch.float64).square().sum())
+    return torch.stack(out)
 
 
 class NeuronBoost(torch.optim.Optimizer):
@@ -553,10 +549,14 @@ class NeuronBoost(torch.optim.Optimizer):
         grads = [p.grad for p in params]
         sq_norms = _grad_sq_norms(grads)
         checks = [sq_norms]
-        if prep is not None:
-            checks += [t.sum().to(sq_norms.dtype).reshape(1) for t in prep.sums]
+        if prep is not None:  # a norm is finite iff every entry is
+            by_dt: dict[tuple[torch.dtype, torch.device], list[Tensor]] = {}
+            for t in prep.sums:
+                by_dt.setdefault((t.dtype, t.device), []).append(t)
+            for ts in by_dt.values():
+                checks.append(torch.stack(torch._foreach_norm(ts)).to(sq_norms))
         vals = torch.cat(checks).tolist()
-        total_sq = math.fsum(vals[: len(params)])
+        total_sq = math.fsum(vals[: sq_norms.numel()])
         if not all(math.isfinite(v) for v in vals):
             self.skipped_steps += 1
             warnings.warn(
