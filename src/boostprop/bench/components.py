@@ -23,6 +23,7 @@ import hashlib
 import importlib
 import inspect
 import math
+import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -124,6 +125,19 @@ def resolve_kwargs(
         )
     merged = {**defaults, **given}
     return {k: jsonable(merged[k], f"{what}.{k}") for k in sorted(merged)}
+
+
+def discover_modules(package: str, path: Sequence[str]) -> None:
+    """Import every public module of ``package`` (whose ``__path__`` is ``path``), in name
+    order: how a registry package finds its entries, one file each, with no list to edit.
+
+    Example:
+        >>> import boostprop.bench.workloads as w
+        >>> discover_modules(w.__name__, w.__path__)  # already imported: a no-op
+    """
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package}.{info.name}")
 
 
 def import_object(path: str, what: str) -> Any:

@@ -10,9 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from boostprop.bench.claims._claim import (
     CLAIMS,
     Arm,
@@ -23,15 +20,9 @@ from boostprop.bench.claims._claim import (
     get_claim,
     register_claim,
 )
+from boostprop.bench.components import discover_modules
 
-
-def _discover() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-
-
-_discover()
+discover_modules(__name__, __path__)
 
 __all__ = [
     "CLAIMS",

@@ -27,7 +27,7 @@ from boostprop.bench.extras import Extra, ExtraContext
 from boostprop.bench.plan import Comparison
 from boostprop.bench.presets import Preset, PresetTable
 from boostprop.bench.summary import ComparisonSummary
-from boostprop.bench.verdicts import Verdict
+from boostprop.bench.verdicts import Verdict, judge_with_baselines
 from boostprop.bench.workloads import get_workload
 
 S = TypeVar("S")
@@ -60,6 +60,33 @@ class Arm:
 
 
 PROTOCOLS = ("tuned", "paper")
+
+
+def per_optimizer_arms(
+    workloads: Sequence[str],
+    optimizers: Sequence[str],
+    losses: Sequence[str],
+    *,
+    tune_metric: str = "epochs_to_target",
+) -> list[Arm]:
+    """One comparison per workload and optimizer of the recipes ``<loss>+<optimizer>`` (each
+    with its own plots), ids and titles suffixed by the optimizer.
+
+    Example:
+        >>> [a.id for a in per_optimizer_arms(["mnist1d_mlp"], ["sgd", "adam"], ["expboost"])]
+        ['mnist1d_mlp_sgd', 'mnist1d_mlp_adam']
+    """
+    return [
+        Arm(
+            w,
+            tuple(f"{loss}+{opt}" for loss in losses),
+            id=f"{w}_{opt}",
+            title=f"{get_workload(w).title}, {opt}",
+            tune_metric=tune_metric,
+        )
+        for w in workloads
+        for opt in optimizers
+    ]
 
 
 @dataclass(frozen=True)
@@ -122,9 +149,11 @@ class Claim(Generic[S]):
     def judge_protocol(
         self, protocol: str, summaries: dict[str, ComparisonSummary], out_dir: Path
     ) -> Verdict:
-        """The verdict of ``protocol``'s comparisons (``summaries`` by comparison id)."""
+        """The verdict of ``protocol``'s comparisons (``summaries`` by comparison id): the
+        claim's rule, except that a comparison whose baseline missed the target in most of its
+        final runs is inconclusive (:func:`~boostprop.bench.verdicts.judge_with_baselines`)."""
         rule = self.paper_judge if protocol == "paper" and self.paper_judge else self.judge
-        return rule(summaries, out_dir)
+        return judge_with_baselines(rule, summaries, out_dir)
 
     def extra_context(
         self, preset: Preset, out_dir: Path, *, jobs: int = 1, progress: bool = True

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from boostprop.bench.claims._claim import Arm, Claim, register_claim
+from boostprop.bench.claims._claim import Arm, Claim, per_optimizer_arms, register_claim
 from boostprop.bench.presets import PresetTable
 from boostprop.bench.recipes.expboost import OPTIMIZERS_LR
 from boostprop.bench.summary import ComparisonSummary
@@ -34,7 +34,6 @@ from boostprop.bench.verdicts import (
     ratio_effect,
     speed_ratio,
 )
-from boostprop.bench.workloads import get_workload
 
 MAX_EPOCH_RATIO = 0.75  # "≥ 25% fewer epochs"
 
@@ -60,16 +59,7 @@ SIZES = PresetTable(
 
 def arms(sizes: Sizes) -> list[Arm]:
     """One comparison per workload and optimizer (each with its own plots)."""
-    return [
-        Arm(
-            w,
-            tuple(f"{loss}+{opt}" for loss in sizes.losses),
-            id=f"{w}_{opt}",
-            title=f"{get_workload(w).title}, {opt}",
-        )
-        for w in sizes.workloads
-        for opt in OPTIMIZERS_LR
-    ]
+    return per_optimizer_arms(sizes.workloads, tuple(OPTIMIZERS_LR), sizes.losses)
 
 
 def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from boostprop.bench.claims._claim import Arm, Claim, register_claim
+from boostprop.bench.claims._claim import Arm, Claim, per_optimizer_arms, register_claim
 from boostprop.bench.extras.wang_binary import BinaryLogistic
 from boostprop.bench.presets import PresetTable
 from boostprop.bench.recipes.rooted import KS
@@ -36,7 +36,6 @@ from boostprop.bench.verdicts import (
     ratio_effect,
     speed_ratio,
 )
-from boostprop.bench.workloads import get_workload
 
 MIN_GAIN_POINTS = 1.4
 
@@ -72,17 +71,9 @@ SIZES = PresetTable(
 
 def arms(sizes: Sizes) -> list[Arm]:
     """One comparison per workload and optimizer; learning rates are tuned for accuracy."""
-    return [
-        Arm(
-            w,
-            tuple(f"{loss}+{opt}" for loss in sizes.losses),
-            id=f"{w}_{opt}",
-            title=f"{get_workload(w).title}, {opt}",
-            tune_metric="final_val_acc",
-        )
-        for w in sizes.workloads
-        for opt in sizes.optimizers
-    ]
+    return per_optimizer_arms(
+        sizes.workloads, sizes.optimizers, sizes.losses, tune_metric="final_val_acc"
+    )
 
 
 def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:

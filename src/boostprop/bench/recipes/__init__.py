@@ -13,9 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from boostprop.bench.components import discover_modules
 from boostprop.bench.recipes._registry import (
     HOOKS,
     LOSSES,
@@ -47,13 +45,7 @@ def get_recipe(name: str) -> Recipe:
     return recipe
 
 
-def _discover() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-
-
-_discover()
+discover_modules(__name__, __path__)
 
 __all__ = [
     "HOOKS",

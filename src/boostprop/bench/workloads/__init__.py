@@ -13,9 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from boostprop.bench.components import discover_modules
 from boostprop.bench.workloads._registry import (
     LR5,
     WORKLOADS,
@@ -25,13 +23,6 @@ from boostprop.bench.workloads._registry import (
     register_workload,
 )
 
-
-def _discover() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-
-
-_discover()
+discover_modules(__name__, __path__)
 
 __all__ = ["LR5", "WORKLOADS", "Budget", "Workload", "get_workload", "register_workload"]
