@@ -18,6 +18,14 @@ EXPECTED = {
     "wine": ((13,), 3),
     "iris": ((4,), 3),
     "teacher": ((20,), 2),
+    "fashion_segmentation": ((1, 28, 28), 11),
+    "text_shakespeare": ((128,), 256),
+    "matrix_completion": ((2,), 1),
+}
+TASKS = {
+    "fashion_segmentation": "segmentation",
+    "text_shakespeare": "language_model",
+    "matrix_completion": "regression",
 }
 
 
@@ -26,10 +34,15 @@ def test_every_dataset_loads_as_declared(name: str) -> None:
     info = get_dataset(name)
     assert isinstance(info, DatasetInfo) and info.name == name
     assert (info.input_shape, info.n_classes) == EXPECTED[name]
+    task = TASKS.get(name, "classification")
+    assert info.task == task
     x, y = info.load("val", seed=0)
-    assert x.dtype == torch.float32 and y.dtype == torch.int64
+    x_dtype = torch.int64 if task in ("language_model", "regression") else torch.float32
+    assert x.dtype == x_dtype
+    assert y.dtype == (torch.float32 if task == "regression" else torch.int64)
     assert tuple(x.shape[1:]) == info.input_shape and len(x) == len(y) > 0
-    assert int(y.min()) >= 0 and int(y.max()) < info.n_classes
+    if task != "regression":
+        assert int(y.min()) >= 0 and int(y.max()) < info.n_classes
     x2, y2 = info.load("val", seed=0)
     assert torch.equal(x, x2) and torch.equal(y, y2)
     with pytest.raises(ValueError, match="split"):
@@ -47,7 +60,8 @@ def test_names_and_errors() -> None:
 def test_describe_datasets_present() -> None:
     rows = describe_datasets()
     assert [r["name"] for r in rows] == list(DATASETS)
-    assert all(set(r) == {"name", "classes", "shape", "available", "location"} for r in rows)
+    keys = {"name", "task", "classes", "shape", "available", "location"}
+    assert all(set(r) == keys for r in rows)
     by = {r["name"]: r for r in rows}
     assert by["fashion_mnist"]["shape"] == "1x28x28"
     assert by["fashion_mnist"]["available"] == "yes"  # Debian's files are installed here
