@@ -18,7 +18,7 @@ from boostprop.bench.plan import Comparison
 from boostprop.bench.presets import Preset
 from boostprop.bench.recipes.combinations import PAIRS, SINGLES
 from boostprop.bench.summary import ComparisonSummary, summarize_comparison
-from boostprop.bench.verdicts import STATUSES, Verdict, combine
+from boostprop.bench.verdicts import BASELINE_RECIPES, STATUSES, Verdict, combine
 
 
 def fabricate(
@@ -803,3 +803,89 @@ def test_ergen_blocks_show_every_method(tmp_path: Path) -> None:
     # STE: final objective 2, 80%, total seconds 2 × 5
     assert table.rows[2][1:] == ["2", "80.00", "80.00", "10", "2"]
     assert sum(isinstance(b, Image) for b in blocks) == 2
+
+
+# ------------------------------------------- a baseline that missed the target: no verdict words
+# Where every baseline recipe of a comparison (softmax-CE with SGD / Adam, the plain tanh
+# network) missed the target in most of its final runs, the comparison says nothing about the
+# claim: Claim.judge_protocol makes it inconclusive with the reason, whatever the rule says.
+MISS: Outcome = ([None, None], [0.30, 0.31])
+HOLDS: dict[str, Callable[[str, str], Outcome]] = {  # the candidate is fast: the rule says holds
+    "baselines": _fast(ADAM),
+    "combinations": _fast(*PAIR_NAMES),
+    "munoz2025": _fast("neuronboost"),
+    "oland2017": _fast("expboost+sgd", "expboost+adam"),
+    "raiko2012": _fast("shortcut-ab"),
+    "wang2023": _wang(),
+}
+GUARDED = sorted(HOLDS)
+VERDICT_WORDS = ("holds", "not reproduced", "partly")
+
+
+def _baselines_miss(
+    name: str, only: str | None = None, miss: Outcome = MISS
+) -> Callable[[str, str], Outcome]:
+    """The claim's outcomes where it holds, except that its baselines get ``miss`` (in
+    comparison ``only``, or in all)."""
+    holds = HOLDS[name]
+    return lambda cid, r: miss if r in BASELINE_RECIPES and only in (None, cid) else holds(cid, r)
+
+
+def test_every_claim_with_comparisons_has_a_baseline_to_guard() -> None:
+    with_comparisons = sorted(n for n, c in CLAIMS.items() if c.comparisons(Preset.SMOKE))
+    assert with_comparisons == GUARDED
+    for name in GUARDED:
+        for c in get_claim(name).comparisons(Preset.SMOKE, None):
+            assert set(c.recipes) & set(BASELINE_RECIPES), (name, c.id)
+
+
+@pytest.mark.parametrize("name", GUARDED)
+def test_baseline_missing_the_target_makes_the_claim_inconclusive(
+    name: str, tmp_path: Path
+) -> None:
+    claim = get_claim(name)
+    summaries = _summaries(name, _baselines_miss(name))
+    # the rule alone would judge a candidate that beats a baseline which never got there
+    assert claim.judge(summaries, tmp_path).status != "inconclusive"
+    v = claim.judge_protocol("tuned", summaries, tmp_path)
+    assert v.status == "inconclusive", v
+    assert len(v.details) == len(summaries)
+    for cid, detail in zip(summaries, v.details, strict=True):
+        assert detail.startswith(f"{cid}: inconclusive, the baseline did not reach the target (")
+        assert "missed it in 2 of 2 final runs" in detail
+    words = " ".join((v.status, v.measured, *v.details, *v.effects))
+    assert [w for w in VERDICT_WORDS if w in words] == []
+    assert v.effects  # what was measured is still shown
+
+
+@pytest.mark.parametrize("name", [n for n in GUARDED if n != "combinations"])
+def test_baseline_missing_in_one_comparison_leaves_the_others_judged(
+    name: str, tmp_path: Path
+) -> None:
+    first = get_claim(name).comparisons(Preset.SMOKE)[0].id
+    summaries = _summaries(name, _baselines_miss(name, only=first))
+    v = get_claim(name).judge_protocol("tuned", summaries, tmp_path)
+    # holds in the others, inconclusive in the first: partly holds (as `combine` has it)
+    assert v.status == "partly holds", v
+    reasons = [d for d in v.details if "the baseline did not reach the target" in d]
+    assert len(reasons) == 1 and reasons[0].startswith(f"{first}: inconclusive")
+
+
+@pytest.mark.parametrize("name", GUARDED)
+def test_baseline_missing_in_half_its_runs_is_judged_by_the_rule(name: str, tmp_path: Path) -> None:
+    half: Outcome = ([None, 4], [0.30, 0.31])  # one of two runs missed: not most
+    summaries = _summaries(name, _baselines_miss(name, miss=half))
+    claim = get_claim(name)
+    assert claim.judge_protocol("tuned", summaries, tmp_path) == claim.judge(summaries, tmp_path)
+
+
+def test_the_paper_protocol_is_guarded_too(tmp_path: Path) -> None:
+    claim = get_claim("munoz2025")
+    summaries = {}
+    for c in claim.comparisons(Preset.SMOKE, "paper"):
+        c = dataclasses.replace(c, epochs=10)
+        outcome = {r: MISS if r in BASELINE_RECIPES else FAST for r in c.recipes}
+        summaries[c.id] = summarize_comparison(c, fabricate(c, outcome))
+    assert claim.judge_protocol("paper", summaries, tmp_path).status == "inconclusive"
+    assert claim.paper_judge is not None
+    assert claim.paper_judge(summaries, tmp_path).status == "holds"

@@ -12,6 +12,7 @@ from boostprop.bench.stats import (
     bootstrap_ci,
     bootstrap_diff_ci,
     curve_quantiles,
+    interpolate_on_grid,
     resample_on_grid,
     time_to_target,
     welch_ttest,
@@ -80,3 +81,12 @@ def test_bootstrap_intervals() -> None:
     assert dlo < 1.0 < dhi
     with pytest.raises(ValueError, match="confidence"):
         bootstrap_ci(x, confidence=1.5)
+
+
+def test_interpolate_on_grid_is_linear_inside_the_run_only() -> None:
+    out = interpolate_on_grid([1.0, 2.0, 4.0], [10.0, 20.0, 40.0], [0.5, 1.0, 1.5, 3.0, 4.0, 5.0])
+    assert np.isnan(out[0]) and np.isnan(out[5])
+    assert out[1:5].tolist() == [10.0, 15.0, 30.0, 40.0]  # by hand: 10 + 0.5·10, 20 + 0.5·20
+    assert np.isnan(interpolate_on_grid([], [], [1.0])).all()
+    with pytest.raises(ValueError, match="same length"):
+        interpolate_on_grid([1.0, 2.0], [1.0], [1.0])

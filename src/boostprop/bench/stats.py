@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +73,75 @@ def resample_on_grid(times: ArrayLike, values: ArrayLike, grid: ArrayLike) -> np
     ok = (idx >= 0) & (g <= t[-1] * (1 + 1e-12))
     out[ok] = v[idx[ok]]
     return out
+
+
+def interpolate_on_grid(times: ArrayLike, values: ArrayLike, grid: ArrayLike) -> np.ndarray:
+    """Linearly interpolate a curve measured at increasing ``times`` onto ``grid``; NaN outside
+    ``[times[0], times[-1]]`` (a run's curve exists only over the time it trained).
+
+    Example:
+        >>> interpolate_on_grid([1.0, 3.0], [10.0, 30.0], [0.0, 1.0, 2.0, 3.0, 4.0]).tolist()
+        [nan, 10.0, 20.0, 30.0, nan]
+    """
+    t = np.asarray(times, dtype=float)
+    v = np.asarray(values, dtype=float)
+    g = np.asarray(grid, dtype=float)
+    if t.shape != v.shape:
+        raise ValueError(f"times, values: expected the same length, got {t.shape} and {v.shape}")
+    out = np.full(g.shape, np.nan)
+    if len(t) == 0:
+        return out
+    ok = (g >= t[0]) & (g <= t[-1])
+    out[ok] = np.interp(g[ok], t, v)
+    return out
+
+
+def performance_ratios(
+    times: Mapping[str, Mapping[str, float]],
+) -> dict[str, dict[str, float]]:
+    """Dolan–Moré performance ratios ρ_{r,w} = t_{r,w} / min_r' t_{r',w} of
+    ``times[workload][recipe]`` (``inf`` where a recipe missed the target; every ratio of a
+    workload that no recipe solved is ``inf``).
+
+    Example:
+        >>> performance_ratios({"w": {"a": 2.0, "b": 3.0, "c": math.inf}})
+        {'w': {'a': 1.0, 'b': 1.5, 'c': inf}}
+    """
+    out: dict[str, dict[str, float]] = {}
+    for w, per_recipe in times.items():
+        for r, t in per_recipe.items():
+            if math.isnan(t) or t <= 0:
+                raise ValueError(
+                    f"times: expected positive times or inf, got {t!r} for {r!r} on {w!r}"
+                )
+        best = min(per_recipe.values(), default=math.inf)
+        out[w] = {r: (t / best if math.isfinite(best) else math.inf) for r, t in per_recipe.items()}
+    return out
+
+
+def performance_profile(
+    times: Mapping[str, Mapping[str, float]], taus: ArrayLike
+) -> dict[str, np.ndarray]:
+    """AlgoPerf-style performance profiles (Dolan & Moré 2002): for each recipe, the fraction
+    of the workloads it ran on whose ratio :func:`performance_ratios` is ≤ τ, for each τ of
+    ``taus``. The fastest recipe of a workload sets its reference time, over every recipe
+    ``times[workload]`` names.
+
+    Example:
+        >>> p = performance_profile({"w1": {"a": 1.0, "b": 2.0},
+        ...                          "w2": {"a": 4.0, "b": 2.0}}, [1.0, 2.0])
+        >>> {r: v.tolist() for r, v in p.items()}
+        {'a': [0.5, 1.0], 'b': [0.5, 1.0]}
+    """
+    tau = np.asarray(taus, dtype=float)
+    per_recipe: dict[str, list[float]] = {}
+    for ratios in performance_ratios(times).values():
+        for r, rho in ratios.items():
+            per_recipe.setdefault(r, []).append(rho)
+    return {
+        r: (np.asarray(rhos)[:, None] <= tau[None, :]).mean(axis=0)
+        for r, rhos in per_recipe.items()
+    }
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,21 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from boostprop.bench.recipes.baselines import ADAM, SGD
+from boostprop.bench.recipes.shortcut import PLAIN
 from boostprop.bench.stats import bootstrap_diff_ci, bootstrap_ratio_ci, welch_ttest
 from boostprop.bench.summary import ComparisonSummary
 
 STATUSES = ("holds", "partly holds", "not reproduced", "inconclusive")
+# The recipes a claim's candidates are measured against: the tuned softmax-CE baselines and the
+# plain tanh network of the shortcut comparison. A comparison runs one or more of them.
+BASELINE_RECIPES = (SGD, ADAM, PLAIN)
 
 
 @dataclass(frozen=True)
@@ -140,3 +146,79 @@ def describe_failure(summary: ComparisonSummary, recipe: str) -> str:
     """``"<recipe> failed (diverged or errored) in 2 of 3 runs"``."""
     r = summary[recipe]
     return f"{recipe} failed (diverged or errored) in {r.n_failed} of {r.n_runs} runs"
+
+
+def baseline_missed(
+    summary: ComparisonSummary, baselines: Sequence[str] = BASELINE_RECIPES
+) -> str | None:
+    """Why ``summary``'s comparison cannot be judged, or ``None`` when it can: every baseline
+    it runs (those of ``baselines`` among its recipes with final runs) missed the target —
+    failed runs included — in most of its final runs, so the preset is too small for the
+    baseline itself and a candidate's ratio to it says nothing about the claim. A comparison
+    without a baseline recipe, or without final runs, is left to the claim's rule.
+
+    Example:
+        >>> from boostprop.bench.plan import Comparison
+        >>> from boostprop.bench.summary import summarize_recipe
+        >>> c = Comparison(claim="x", id="w", title="w", dataset="iris", model="mlp",
+        ...                model_kwargs={}, recipes=(ADAM,), target=0.8, epochs=3,
+        ...                batch_size=8, seeds=2, lr_factors=(1.0,))
+        >>> runs = [{"status": "ok", "epochs_to_target": None, "test_acc": 0.5,
+        ...          "step_seconds": 0.1}] * 2
+        >>> s = ComparisonSummary(c, {ADAM: summarize_recipe(ADAM, runs, budget=3)})
+        >>> baseline_missed(s)
+        'the baseline did not reach the target (softmax-ce+adam missed it in 2 of 2 final runs; target validation accuracy 80.0%)'
+    """
+    present = [r for r in baselines if r in summary.recipes and summary[r].n_runs]
+    if not present:
+        return None
+    missed = [r for r in present if 2 * summary[r].epochs_to_target.n_missed > summary[r].n_runs]
+    if len(missed) < len(present):
+        return None
+    parts = ", ".join(
+        f"{r} missed it in {summary[r].epochs_to_target.n_missed} of {summary[r].n_runs} final runs"
+        for r in missed
+    )
+    target = 100 * summary.comparison.target
+    return (
+        f"the baseline did not reach the target ({parts}; target validation accuracy {target:.1f}%)"
+    )
+
+
+def judge_with_baselines(
+    rule: Callable[[dict[str, ComparisonSummary], Path], Verdict],
+    summaries: dict[str, ComparisonSummary],
+    out_dir: Path,
+) -> Verdict:
+    """``rule``'s verdict, except where a comparison's baseline missed the target
+    (:func:`baseline_missed`): such a comparison is inconclusive, with that reason, and is left
+    out of the judgement; the others are judged by ``rule`` and combined with it (some held,
+    one inconclusive: partly holds). When every comparison's baseline missed, the verdict is
+    inconclusive and carries no verdict words of ``rule``; the effect sizes ``rule`` measured
+    are still shown (they are measurements, not verdicts).
+
+    Example:
+        >>> judge_with_baselines(lambda s, d: Verdict("holds", "fast"), {}, Path(".")).status
+        'holds'
+    """
+    unjudged = {
+        cid: reason for cid, s in summaries.items() if (reason := baseline_missed(s)) is not None
+    }
+    if not unjudged:
+        return rule(summaries, out_dir)
+    reasons = tuple(f"{cid}: inconclusive, {reason}" for cid, reason in unjudged.items())
+    measured = rule(summaries, out_dir)  # the effect sizes of every comparison
+    judged = {cid: s for cid, s in summaries.items() if cid not in unjudged}
+    if not judged:
+        return Verdict(
+            "inconclusive", "; ".join(reasons), reasons, measured.effects, measured.scope
+        )
+    sub = rule(judged, out_dir)
+    details = sub.details + reasons
+    return Verdict(
+        combine([sub.status, *("inconclusive" for _ in unjudged)]),
+        "; ".join(details),
+        details,
+        measured.effects,
+        measured.scope,
+    )
