@@ -47,6 +47,14 @@ def test_report_renders_in_chromium(report: Path) -> None:
     # the browser decoded each image at the size its PNG header states
     assert [(i["natural_width"], i["natural_height"]) for i in seen["images"]] == expected_sizes
     assert sorted(expected_sizes) == sorted(_png_size(f.read_bytes()) for f in figures)
+    # the performance profiles: one across the report, one per claim with shared recipes
+    profiles = [i for i in seen["images"] if "performance profile" in i["alt"]]
+    assert profiles and all(i["loaded"] for i in profiles)
+    assert profiles[0]["alt"].startswith("every comparison of the report")
+    n_profile_files = sum(
+        f.name.endswith("profile.png") or f.name == "profile__all.png" for f in figures
+    )
+    assert len(profiles) == n_profile_files
 
     assert seen["verdicts_heading"] and seen["verdict_table"]
     assert seen["verdict_header"][-2:] == [

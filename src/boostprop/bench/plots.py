@@ -1,5 +1,7 @@
-"""Plots of a comparison: validation accuracy vs epoch and vs seconds (median with an
-interquartile band over seeds), and time-to-target bars (median with IQR whiskers, misses marked).
+"""Plots of a comparison: validation accuracy (%) vs epoch (median with an interquartile band
+over seeds) and vs training seconds (every run's own line and the median interpolated onto one
+time grid), time-to-target bars (median with IQR whiskers, misses marked), and performance
+profiles across workloads (Dolan & Moré 2002; MLCommons AlgoPerf).
 
 Example:
     >>> import tempfile, pathlib
@@ -11,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,10 +24,95 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from boostprop.bench.stats import TimeToTarget, curve_quantiles, resample_on_grid
+from boostprop.bench.stats import (
+    TimeToTarget,
+    curve_quantiles,
+    interpolate_on_grid,
+    performance_profile,
+    performance_ratios,
+)
 
 Curves = Sequence[Sequence[float]]
+
+
+def curves_figure(
+    curves: Mapping[str, Curves],
+    times: Mapping[str, Curves] | None,
+    *,
+    xlabel: str,
+    ylabel: str = "validation accuracy (%)",
+    target: float | None = None,
+    title: str = "",
+) -> Figure:
+    """Validation curves per recipe, accuracies (fractions in ``curves``) drawn in %.
+
+    Against epochs (``times`` is ``None``): the median over seeds with an interquartile band
+    (every run is measured at the same epochs). Against training seconds (``times`` gives each
+    run's cumulative training seconds per epoch): every run is a thin line of its own through
+    its measured points (gid ``"<recipe>/run<i>"``), and the median of the runs, linearly
+    interpolated onto one time grid, is the recipe's labelled line (gid ``"<recipe>/median"``)
+    where more than half of its runs were training (from their first to their last point) — runs of one recipe are measured at different
+    seconds, so their points are never pooled as they are.
+
+    Example:
+        >>> fig = curves_figure({"a": [[0.1, 0.5], [0.2, 0.6]]}, {"a": [[1.0, 2.0], [1.5, 3.0]]},
+        ...                     xlabel="training seconds")
+        >>> [(ln.get_gid(), ln.get_xdata().tolist()) for ln in fig.axes[0].lines][:2]
+        [('a/run0', [1.0, 2.0]), ('a/run1', [1.5, 3.0])]
+    """
+    fig, ax = new_axes()
+    for name, runs in curves.items():
+        kept = [i for i, r in enumerate(runs) if len(r)]
+        if not kept:
+            continue
+        if times is None:
+            pct = [100 * np.asarray(runs[i], dtype=float) for i in kept]
+            s = curve_quantiles(pct)
+            x, med, lo, hi = s.x, s.median, s.q25, s.q75
+            thin = s.count < (len(pct) + 1) // 2  # most runs have stopped (diverged)
+            med, lo, hi = (np.where(thin, np.nan, v) for v in (med, lo, hi))
+            (line,) = ax.plot(x, med, label=name, lw=1.6, marker="o", ms=2.5)
+            line.set_gid(f"{name}/median")
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            continue
+        pairs = []
+        for i in kept:
+            r = np.asarray(runs[i], dtype=float)
+            t = np.asarray(times[name][i], dtype=float)[: len(r)]
+            pairs.append((t, 100 * r[: len(t)]))
+        color = None
+        for i, (t, y) in zip(kept, pairs, strict=True):
+            (run_line,) = ax.plot(
+                t, y, lw=0.8, alpha=0.45, marker="o", ms=2, color=color, label="_nolegend_"
+            )
+            run_line.set_gid(f"{name}/run{i}")
+            color = run_line.get_color()
+        starts = [t[0] for t, _ in pairs if len(t)]
+        ends = [t[-1] for t, _ in pairs if len(t)]
+        if not starts:
+            continue
+        x = np.linspace(min(starts), max(ends), 200)
+        grid = np.array([interpolate_on_grid(t, y, x) for t, y in pairs])
+        count = np.sum(~np.isnan(grid), axis=0)
+        with np.errstate(all="ignore"):
+            med = np.array(
+                [np.nanmedian(col) if n else np.nan for col, n in zip(grid.T, count, strict=True)]
+            )
+        med[2 * count <= len(pairs)] = np.nan  # most runs not training there: no honest median
+        (line,) = ax.plot(x, med, label=name, lw=1.8, color=color)
+        line.set_gid(f"{name}/median")
+    if target is not None:
+        ax.axhline(100 * target, color="k", ls="--", lw=0.8, label=f"target {100 * target:.1f}%")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
 
 
 def plot_curves(
@@ -33,43 +121,82 @@ def plot_curves(
     path: Path,
     *,
     xlabel: str,
-    ylabel: str = "validation accuracy",
+    ylabel: str = "validation accuracy (%)",
     target: float | None = None,
     title: str = "",
 ) -> None:
-    """Median curve with an interquartile band per recipe; x is epochs, or seconds when
-    ``times`` gives each run's cumulative training seconds."""
-    fig, ax = new_axes()
-    for name, runs in curves.items():
-        runs = [r for r in runs if len(r)]
-        if not runs:
-            continue
-        if times is None:
-            s = curve_quantiles(runs)
-            x, med, lo, hi = s.x, s.median, s.q25, s.q75
-            thin = s.count < (len(runs) + 1) // 2  # most runs have stopped (diverged)
-            med, lo, hi = (np.where(thin, np.nan, v) for v in (med, lo, hi))
-        else:
-            run_times = [
-                t[: len(r)] for t, r in zip(times[name], curves[name], strict=True) if len(r)
-            ]
-            t_max = max(t[-1] for t in run_times)
-            x = np.linspace(0, t_max, 200)
-            grid = [resample_on_grid(t, r, x) for t, r in zip(run_times, runs, strict=True)]
-            s = curve_quantiles(grid, x)
-            thin = s.count < (len(runs) + 1) // 2  # most runs have ended: no honest median
-            med, lo, hi = (np.where(thin, np.nan, v) for v in (s.median, s.q25, s.q75))
-        (line,) = ax.plot(x, med, label=name, lw=1.6)
-        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
-    if target is not None:
-        ax.axhline(target, color="k", ls="--", lw=0.8, label=f"target {target:g}")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    """Write :func:`curves_figure` of the runs to ``path``."""
+    fig = curves_figure(curves, times, xlabel=xlabel, ylabel=ylabel, target=target, title=title)
+    save_figure(fig, path)
+
+
+def profile_figure(
+    times: Mapping[str, Mapping[str, float]],
+    recipes: Sequence[str] | None = None,
+    *,
+    title: str = "",
+) -> Figure:
+    """Performance profiles (Dolan & Moré 2002, as AlgoPerf draws them): per recipe, the % of
+    workloads on which it reaches the target within τ× the fastest recipe's time, a step
+    function of τ on a log axis. ``times[workload][recipe]`` are median training seconds to
+    target (``inf`` for a miss); ``recipes`` (all by default) are the lines drawn, each with
+    gid ``"<recipe>"`` and its steps at every ratio it attains.
+
+    Example:
+        >>> fig = profile_figure({"w1": {"a": 1.0, "b": 2.0}, "w2": {"a": 4.0, "b": 2.0}})
+        >>> ln = fig.axes[0].lines[0]
+        >>> ln.get_gid(), ln.get_xdata().tolist(), ln.get_ydata().tolist()
+        ('a', [1.0, 2.0, 2.5], [50.0, 100.0, 100.0])
+    """
+    ratios = performance_ratios(times)
+    finite = sorted({v for per in ratios.values() for v in per.values() if math.isfinite(v)})
+    tau_max = max(2.0, 1.25 * finite[-1]) if finite else 2.0
+    taus = np.unique([1.0, *finite, tau_max])
+    profiles = performance_profile(times, taus)
+    names = list(profiles) if recipes is None else [r for r in recipes if r in profiles]
+    n_rows = math.ceil(len(names) / 2)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6 + 0.2 * n_rows), dpi=110)
+    styles = ("-", "--", "-.", ":")
+    for i, name in enumerate(names):
+        n_w = sum(name in per for per in ratios.values())
+        never = not any(math.isfinite(per.get(name, math.inf)) for per in ratios.values())
+        label = f"{name} ({n_w} workload{'s' if n_w != 1 else ''}" + (
+            ", never reached)" if never else ")"
+        )
+        (line,) = ax.step(
+            taus,
+            100 * profiles[name],
+            where="post",
+            label=label,
+            lw=1.6,
+            ls=styles[(i // 10) % len(styles)],
+        )
+        line.set_gid(name)
+    ax.set_xscale("log")
+    ax.set_xlim(1.0, tau_max)
+    ax.set_ylim(-3, 103)
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(fmt)
+    ax.xaxis.set_minor_formatter(fmt)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set_xlabel("τ: training seconds to target / the fastest recipe's (log scale)")
+    ax.set_ylabel("workloads within τ× of the fastest (%)")
     if title:
         ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    save_figure(fig, path)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    return fig
+
+
+def plot_performance_profile(
+    times: Mapping[str, Mapping[str, float]],
+    path: Path,
+    recipes: Sequence[str] | None = None,
+    *,
+    title: str = "",
+) -> None:
+    """Write :func:`profile_figure` to ``path``."""
+    save_figure(profile_figure(times, recipes, title=title), path)
 
 
 def plot_time_to_target(

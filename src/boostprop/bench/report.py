@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from boostprop.bench.claims import CLAIMS
 from boostprop.bench.document import (
@@ -33,7 +37,7 @@ from boostprop.bench.plan import (
     plan_comparisons,
     read_plan,
 )
-from boostprop.bench.plots import plot_curves, plot_time_to_target
+from boostprop.bench.plots import plot_curves, plot_performance_profile, plot_time_to_target
 from boostprop.bench.presets import Preset
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.summary import ComparisonSummary, RecipeSummary, summarize_comparison
@@ -90,7 +94,7 @@ def recipe_table(summary: ComparisonSummary) -> Table:
         "tuning runs",
         "runs ok",
         "epochs to target, median [IQR]",
-        "train seconds to target, median [IQR]",
+        "training seconds to target, median [IQR]",
         "test acc % (mean, 95% CI)",
         "ms / step",
         "val-acc spread over lr grid (points)",
@@ -108,7 +112,7 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
         Heading(f"{c.title}", 3, anchor=slug(stem)),
         Paragraph(
             f"Data `{c.dataset}`{subset}; model `{c.model}` {json.dumps(c.model_kwargs)}; "
-            f"{c.epochs} epochs, batch {c.batch_size}; target validation accuracy {c.target:g}; "
+            f"{c.epochs} epochs, batch {c.batch_size}; target validation accuracy {100 * c.target:.1f}%; "
             f"learning rates tuned over default × {[round(f, 3) for f in c.lr_factors]} by "
             f"{c.tune_metric.replace('_', ' ')} on the validation split (seed 0)"
             + (
@@ -140,11 +144,84 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
             title=c.title,
         )
         blocks += [
-            Image(p_epoch, f"{c.title}: validation accuracy vs epoch (median, IQR band)"),
-            Image(p_secs, f"{c.title}: validation accuracy vs training seconds (median, IQR band)"),
+            Image(p_epoch, f"{c.title}: validation accuracy (%) vs epoch (median, IQR band)"),
+            Image(
+                p_secs,
+                f"{c.title}: validation accuracy (%) vs training seconds (each run's own line; "
+                "the median of the runs interpolated onto one time grid)",
+            ),
             Image(p_ttt, f"{c.title}: epochs to target (median, IQR)"),
         ]
     return blocks
+
+
+def profile_times(
+    summaries: Iterable[tuple[str, ComparisonSummary]],
+) -> dict[str, dict[str, float]]:
+    """``{workload: {recipe: median training seconds to target}}`` of ``(name, summary)`` pairs,
+    a run that missed (or failed) at ``inf``, so that a recipe most of whose runs missed has an
+    infinite median; recipes without final runs are left out.
+
+    Example:
+        >>> profile_times([])
+        {}
+    """
+    out: dict[str, dict[str, float]] = {}
+    for name, s in summaries:
+        per: dict[str, float] = {}
+        for recipe, r in s.recipes.items():
+            t = r.seconds_to_target
+            if len(t.values):
+                per[recipe] = float(np.median(np.where(t.missed, np.inf, t.values)))
+        if per:
+            out[name] = per
+    return out
+
+
+def shared_recipes(times: dict[str, dict[str, float]], limit: int | None = None) -> list[str]:
+    """The recipes that run in at least two of the workloads of ``times``, most shared first
+    (ties by name), at most ``limit`` of them.
+
+    Example:
+        >>> shared_recipes({"w1": {"a": 1.0, "b": 2.0}, "w2": {"a": 3.0}})
+        ['a']
+    """
+    counts = Counter(r for per in times.values() for r in per)
+    ranked = [r for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2]
+    return ranked[:limit]
+
+
+PROFILE_RECIPES = 8  # recipes drawn in the report-wide profile: the most shared ones
+PROFILE_NOTE = (
+    "A performance profile (Dolan & Moré 2002, as MLCommons AlgoPerf uses them): for each "
+    "recipe, the percentage of workloads (comparisons) on which its median training seconds "
+    "to target is within τ× the fastest recipe's of that comparison; a recipe most of whose runs "
+    "missed the target never counts. Higher and further left is better; the value at τ = 1 is "
+    "the share of workloads on which the recipe was the fastest."
+)
+
+
+def profile_blocks(
+    times: dict[str, dict[str, float]],
+    path: Path,
+    title: str,
+    anchor: str,
+    limit: int | None = None,
+) -> list[Block]:
+    """A performance-profile figure of the recipes shared by ``times``' workloads (the
+    ``limit`` most shared; nothing when none is shared), written to ``path``."""
+    recipes = shared_recipes(times, limit)
+    if not recipes:
+        return []
+    plot_performance_profile(times, path, recipes, title=title)
+    return [
+        Heading(f"Performance profile: {title}", 3, anchor=anchor),
+        Paragraph(
+            f"{PROFILE_NOTE} Workloads: {', '.join(f'`{w}`' for w in times)}; the fastest recipe "
+            "of each is taken over all of its recipes, drawn or not."
+        ),
+        Image(path, f"{title}: performance profile (training seconds to target)"),
+    ]
 
 
 def scope_of(comparisons: list[Comparison]) -> str:
@@ -244,10 +321,14 @@ def build_report(out_dir: Path) -> Path:
     figures.mkdir(parents=True, exist_ok=True)
     verdict_rows: list[list[str]] = []
     sections: list[Block] = []
+    tuned: list[tuple[str, ComparisonSummary]] = []  # every tuned comparison, for the profile
     for entry in plan["claims"]:
         comps = [Comparison.from_dict(c) for c in entry["comparisons"]]
         summaries = {c.id: summarize_comparison(c, records) for c in comps}
         claim_dir = out_dir / entry["name"]
+        tuned += [
+            (f"{entry['name']}/{c.id}", summaries[c.id]) for c in comps if c.protocol == "tuned"
+        ]
         if entry.get("descriptive"):
             sections += descriptive_blocks(summaries)
             for c in comps:
@@ -312,6 +393,12 @@ def build_report(out_dir: Path) -> Path:
             sections.append(Paragraph(f"Skipped: {skipped}"))
         for c in comps:
             sections += comparison_blocks(summaries[c.id], figures)
+        sections += profile_blocks(
+            profile_times((c.id, summaries[c.id]) for c in by_protocol["tuned"]),
+            figures / f"{entry['name']}__profile.png",
+            f"{paper}, across its comparisons",
+            f"{anchor}-profile",
+        )
         if claim is not None:
             sections += claim.extra_blocks(claim_dir, figures)
     env = plan.get("env", {})
@@ -357,7 +444,7 @@ def build_report(out_dir: Path) -> Path:
         "ranges over seeds. A run that misses the target, or fails (diverges or errors), counts "
         "at the full budget — all epochs, and the seconds all epochs take at its step time — and "
         "is flagged; test accuracy averages the runs that finished, with 95% bootstrap "
-        "intervals. Within a comparison every recipe had the same learning-rate tuning budget on "
+        "intervals. Accuracies are percentages, in tables and plots alike. Within a comparison every recipe had the same learning-rate tuning budget on "
         "the validation split."
     )
     if descriptive:
@@ -373,6 +460,15 @@ def build_report(out_dir: Path) -> Path:
                 "baselines) follow their paper's fixed protocol, as their sections say."
             )
         )
+    overall = profile_blocks(
+        profile_times(tuned),
+        figures / "profile__all.png",
+        "every comparison of the report",
+        "profile-all",
+        limit=PROFILE_RECIPES,
+    )
+    if overall:
+        head += [Heading("Performance profiles", 2, anchor="profiles"), *overall]
     failures = failed_runs_blocks(plan, records)
     tail: list[Block] = [
         *failures,
