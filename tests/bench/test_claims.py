@@ -855,7 +855,9 @@ def test_baseline_missing_the_target_makes_the_claim_inconclusive(
         assert "missed it in 2 of 2 final runs" in detail
     words = " ".join((v.status, v.measured, *v.details, *v.effects))
     assert [w for w in VERDICT_WORDS if w in words] == []
-    assert v.effects  # what was measured is still shown
+    # what was measured is still shown, after where the baseline missed
+    assert v.effects[0] == f"the baseline missed the target in {', '.join(summaries)}"
+    assert len(v.effects) > 1
 
 
 @pytest.mark.parametrize("name", [n for n in GUARDED if n != "combinations"])

@@ -195,7 +195,8 @@ def judge_with_baselines(
     out of the judgement; the others are judged by ``rule`` and combined with it (some held,
     one inconclusive: partly holds). When every comparison's baseline missed, the verdict is
     inconclusive and carries no verdict words of ``rule``; the effect sizes ``rule`` measured
-    are still shown (they are measurements, not verdicts).
+    are still shown (they are measurements, not verdicts), after the list of the comparisons
+    whose baseline missed.
 
     Example:
         >>> judge_with_baselines(lambda s, d: Verdict("holds", "fast"), {}, Path(".")).status
@@ -209,16 +210,15 @@ def judge_with_baselines(
     reasons = tuple(f"{cid}: inconclusive, {reason}" for cid, reason in unjudged.items())
     measured = rule(summaries, out_dir)  # the effect sizes of every comparison
     judged = {cid: s for cid, s in summaries.items() if cid not in unjudged}
+    effects = (f"the baseline missed the target in {', '.join(unjudged)}", *measured.effects)
     if not judged:
-        return Verdict(
-            "inconclusive", "; ".join(reasons), reasons, measured.effects, measured.scope
-        )
+        return Verdict("inconclusive", "; ".join(reasons), reasons, effects, measured.scope)
     sub = rule(judged, out_dir)
     details = sub.details + reasons
     return Verdict(
         combine([sub.status, *("inconclusive" for _ in unjudged)]),
         "; ".join(details),
         details,
-        measured.effects,
+        effects,
         measured.scope,
     )
