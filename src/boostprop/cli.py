@@ -321,7 +321,7 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     from boostprop.data import describe_datasets
 
     rows = describe_datasets()
-    keys = ["name", "classes", "shape", "available", "location"]
+    keys = ["name", "task", "classes", "shape", "available", "location"]
     print(_table([keys] + [[str(r.get(k, "")) for k in keys] for r in rows]))
     return 0
 
