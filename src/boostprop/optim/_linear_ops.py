@@ -383,7 +383,12 @@ class Neuron:
         return out_w, out_b
 
     def product(
-        self, vw: Tensor, vb: Tensor | None, scale: float = 1.0, ridge: float = 0.0
+        self,
+        vw: Tensor,
+        vb: Tensor | None,
+        scale: float = 1.0,
+        ridge: float = 0.0,
+        out: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """``scale · Σ_samples x̃ x̃ᵀ v + ridge · (V, 0)`` on the captured inputs (fused).
 
@@ -392,10 +397,16 @@ class Neuron:
         (to be reduced across ranks first). Returns the weight part and the bias part (``None``
         without bias), in the compute dtype. Linear layers use one ``addmm`` for ``J v`` and one
         for ``Jᵀ(J v)``; convolutions use the convolution and ``aten.convolution_backward``.
+        ``out`` (Gram path only; weight-shaped, compute dtype) receives the weight part, so that
+        a caller can reuse one buffer across steps (no fresh weight-sized allocation, whose page
+        faults cost more than the product's epilogue).
         """
         if self.gram is not None:
             assert self.xsum is not None
-            out_w = torch.addmm(vw, vw, self.gram, beta=ridge, alpha=scale)
+            if out is not None and out.shape == vw.shape and out.dtype == vw.dtype:
+                out_w = torch.addmm(vw, vw, self.gram, beta=ridge, alpha=scale, out=out)
+            else:
+                out_w = torch.addmm(vw, vw, self.gram, beta=ridge, alpha=scale)
             if vb is None:
                 return out_w, None
             out_w.addr_(vb, self.xsum, alpha=scale)
@@ -522,7 +533,12 @@ class EmbeddingNeuron(Neuron):
         return (out.mul_(scale) if scale != 1.0 else out), None
 
     def product(
-        self, vw: Tensor, vb: Tensor | None, scale: float = 1.0, ridge: float = 0.0
+        self,
+        vw: Tensor,
+        vb: Tensor | None,
+        scale: float = 1.0,
+        ridge: float = 0.0,
+        out: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         return vw * (self.counts() * scale + ridge).unsqueeze(1), None
 
@@ -626,7 +642,12 @@ class TiedNeuron(Neuron):
         return out_w, out_b
 
     def product(
-        self, vw: Tensor, vb: Tensor | None, scale: float = 1.0, ridge: float = 0.0
+        self,
+        vw: Tensor,
+        vb: Tensor | None,
+        scale: float = 1.0,
+        ridge: float = 0.0,
+        out: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         us = self.jvp(vw, vb)
         out_w, out_b = self.vjp(us, vw, vb is not None, scale)

@@ -355,6 +355,9 @@ class NeuronBoost(torch.optim.Optimizer):
                 stacklevel=2,
             )
         self._warned: set[str] = set()
+        # weight-sized CG work buffers reused across steps (not state: no need to save them);
+        # a fresh weight-sized tensor per step costs page faults that exceed its arithmetic
+        self._work: dict[tuple[int, str], Tensor] = {}
         self.skipped_steps = 0
         self._handles: list[RemovableHandle] = []
         ref = weakref.ref(self)
@@ -775,10 +778,16 @@ class NeuronBoost(torch.optim.Optimizer):
                 else:  # grouped convolution: μ differs between output units
                     precs[i] = (inv, mu_e, None, False)
 
-        def apply_p(i: int, rw: Tensor, rb: Tensor | None) -> tuple[Tensor, Tensor | None]:
-            """z = P r: exact inverse of [[diag σ² + μμᵀ, μ], [μᵀ, 1]] (or diagonal)."""
+        def apply_p(
+            i: int, rw: Tensor, rb: Tensor | None, out: Tensor | None = None
+        ) -> tuple[Tensor, Tensor | None]:
+            """z = P r: exact inverse of [[diag σ² + μμᵀ, μ], [μᵀ, 1]] (or diagonal); the weight
+            part is written into ``out`` when given (a buffer shaped and typed like ``rw``)."""
             inv, mu, mu_inv, jac = precs[i]
-            zw = torch.mul(rw, inv)
+            if out is not None and out.shape == rw.shape and out.dtype == inv.dtype == rw.dtype:
+                zw = torch.mul(rw, inv, out=out)
+            else:
+                zw = torch.mul(rw, inv)
             if jac:  # Jacobi: mu holds the bias's diagonal
                 return zw, None if (rb is None or mu is None) else torch.mul(rb, mu)
             if rb is None or mu is None:
@@ -833,7 +842,7 @@ class NeuronBoost(torch.optim.Optimizer):
         self,
         active: list[Neuron],
         bs: list[tuple[Tensor, Tensor | None]],
-        apply_p: Callable[[int, Tensor, Tensor | None], tuple[Tensor, Tensor | None]],
+        apply_p: Callable[..., tuple[Tensor, Tensor | None]],
         nsamp: list[float],
         ridges: list[float],
         iters: int,
@@ -925,19 +934,30 @@ class NeuronBoost(torch.optim.Optimizer):
                 for i, n in enumerate(active):
                     (hw, hb), (bw, bb), c = hs[i], bs[i], cs[i]
                     if free[i]:
-                        rw = torch.add(bw, hw, alpha=-ridges[i] / c)
+                        rw = torch.add(bw, hw, alpha=-ridges[i] / c, out=self._buffer(n, "r", bw))
                         rb = None if bb is None else bb.clone()
                         n.vjp_add_(n.jvp(hw, hb), rw, rb, -inv_n[i] / c)
                     else:
-                        aw, ab = n.product(hw, hb, inv_n[i] / c, ridges[i] / c)
+                        aw, ab = n.product(
+                            hw, hb, inv_n[i] / c, ridges[i] / c, out=self._buffer(n, "r", bw)
+                        )
                         rw = torch.sub(bw, aw, out=aw)
                         rb = None if (ab is None or bb is None) else torch.sub(bb, ab, out=ab)
                     rs.append((rw, rb))
         elif iters > 1:  # the residual is updated in place: copy the right-hand side
-            rs = [(bw.clone(), None if bb is None else bb.clone()) for bw, bb in bs]
+            rs = [
+                (self._buffer(n, "r", bw).copy_(bw), None if bb is None else bb.clone())
+                for n, (bw, bb) in zip(active, bs, strict=True)
+            ]
         else:
             rs = list(bs)
-        ps = [apply_p(i, rw, rb) for i, (rw, rb) in enumerate(rs)]  # p0 = z0
+        # p and z live in two reused buffers per neuron: z is formed in the spare one, p ← z + βp
+        # in z's storage, and the old p's buffer becomes the spare
+        p_slot, spare = "p", "z"
+        ps = [
+            apply_p(i, rw, rb, self._buffer(n, p_slot, rw))
+            for i, (n, (rw, rb)) in enumerate(zip(active, rs, strict=True))
+        ]  # p0 = z0
         rz = [math.fsum(v) for v in fetch([pair_dots(r, z) for r, z in zip(rs, ps, strict=True)])]
         for it in range(iters):
             last = it == iters - 1
@@ -963,7 +983,7 @@ class NeuronBoost(torch.optim.Optimizer):
                             del aw, ab
                     del u_i
                 else:
-                    ap = n.product(pw, pb, inv_n[i], ridges[i])
+                    ap = n.product(pw, pb, inv_n[i], ridges[i], out=self._buffer(n, "ap", pw))
                     aps[i] = ap
                     scal.append(pair_dots(ps[i], ap))
                     del ap
@@ -1023,7 +1043,7 @@ class NeuronBoost(torch.optim.Optimizer):
                         rb.add_(ap_i[1], alpha=-alpha)
                 aps[i] = None  # drop Âp (and J p) before z is allocated (peak memory)
                 del ap_i, u_j
-                zs.append(apply_p(i, rw, rb))
+                zs.append(apply_p(i, rw, rb, self._buffer(n, spare, rw)))
             rz_new = [math.fsum(v) for v in fetch([pair_dots(rs[i], zs[i]) for i in range(nn_)])]
             for i in range(nn_):
                 beta = rz_new[i] / rz[i] if rz[i] > 0.0 else 0.0
@@ -1033,7 +1053,18 @@ class NeuronBoost(torch.optim.Optimizer):
                     zb.add_(pb, alpha=beta)
                 ps[i] = (zw, zb)
             rz = rz_new
+            p_slot, spare = spare, p_slot
         return hs
+
+    def _buffer(self, n: Neuron, slot: str, like: Tensor) -> Tensor:
+        """A reusable uninitialised tensor shaped like ``like`` (CG work vector ``slot`` of
+        ``n``), kept across steps so that no weight-sized memory is allocated per step."""
+        key = (id(n), slot)
+        t = self._work.get(key)
+        if t is None or t.shape != like.shape or t.dtype != like.dtype or t.device != like.device:
+            t = torch.empty(like.shape, dtype=like.dtype, device=like.device)
+            self._work[key] = t
+        return t
 
     def _clear_inputs(self) -> None:
         for n in self._neurons:
