@@ -403,13 +403,15 @@ class Neuron:
         """
         if self.gram is not None:
             assert self.xsum is not None
-            if out is not None and out.shape == vw.shape and out.dtype == vw.dtype:
-                out_w = torch.addmm(vw, vw, self.gram, beta=ridge, alpha=scale, out=out)
-            else:
-                out_w = torch.addmm(vw, vw, self.gram, beta=ridge, alpha=scale)
+            if out is None or out.shape != vw.shape or out.dtype != vw.dtype:
+                out = torch.empty_like(vw)
             if vb is None:
+                out_w = torch.addmm(vw, vw, self.gram, beta=ridge, alpha=scale, out=out)
                 return out_w, None
-            out_w.addr_(vb, self.xsum, alpha=scale)
+            # ridge·V + scale·v_b (Σx)ᵀ first, then the matmul accumulates into it (one pass over
+            # the weight-sized output fewer than a separate rank-1 update after the matmul)
+            out_w = torch.addr(vw, vb, self.xsum, beta=ridge, alpha=scale, out=out)
+            out_w.addmm_(vw, self.gram, alpha=scale)
             out_b = torch.addmv(vb, vw, self.xsum, beta=scale * self.gram_count, alpha=scale)
             return out_w, out_b
         us = self.jvp(vw, vb)
