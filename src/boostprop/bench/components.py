@@ -124,6 +124,9 @@ def resolve_kwargs(
             f"of {sorted(names)}"
         )
     merged = {**defaults, **given}
+    for k, v in given.items():  # 0 given where the default is 0.0 trains the same: one key
+        if isinstance(defaults.get(k), float) and isinstance(v, int) and not isinstance(v, bool):
+            merged[k] = float(v)
     return {k: jsonable(merged[k], f"{what}.{k}") for k in sorted(merged)}
 
 

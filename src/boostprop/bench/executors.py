@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
@@ -44,6 +44,28 @@ class Executor(Protocol):
     ) -> None:
         """Train the specs not yet in ``store``, appending each record as it finishes."""
         ...
+
+
+def latest_by_key(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One record per run key: the latest that is a result (status not retried), else the
+    latest attempt — the record every stage reads, so the executor, the sweep, the summary and
+    the report agree on which runs are done and what they gave.
+
+    Example:
+        >>> [r["status"] for r in latest_by_key([{"key": "a", "status": "ok"},
+        ...                                      {"key": "a", "status": "error"}]).values()]
+        ['ok']
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        prev = out.get(r["key"])
+        if (
+            prev is None
+            or r.get("status") not in RETRIED_STATUSES
+            or (prev.get("status") in RETRIED_STATUSES)
+        ):
+            out[r["key"]] = dict(r)
+    return out
 
 
 def pending_specs(specs: Sequence[RunSpec], store: ResultsStore) -> list[RunSpec]:
@@ -118,15 +140,18 @@ class LocalExecutor:
                 futures: set[Future[dict[str, Any]]] = {
                     pool.submit(self.run_fn, s) for s in pending
                 }
+                unstored: set[Future[dict[str, Any]]] = set()
                 try:
                     while futures:
                         finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+                        unstored = set(finished)
                         for fut in finished:
                             store.append(fut.result())
+                            unstored.discard(fut)
                             bar.update()
                 except BaseException:
                     # keep what has finished, drop what has not started, do not wait for the rest
-                    for fut in futures:
+                    for fut in unstored | futures:
                         if fut.done() and not fut.cancelled() and fut.exception() is None:
                             store.append(fut.result())
                     pool.shutdown(wait=False, cancel_futures=True)

@@ -113,9 +113,19 @@ def run_plan(
     """Write ``plan`` into ``out_dir``, train its runs on ``executor``, run ``extras(name,
     claim_dir)`` per entry, and build the report; return the HTML report's path."""
     out_dir = Path(out_dir)
-    write_plan(
+    written = write_plan(
         out_dir, {**plan, "command": command or _command(), "env": environment()}, extend=extend
     )
+    # train what the folder's plan says (read back as the report reads it), never the objects
+    # built in this process: the two must be the same runs, and this makes sure they are
+    by_id = {
+        (e["name"], c["id"]): Comparison.from_dict(c)
+        for e in written["claims"]
+        for c in e["comparisons"]
+    }
+    runnable = {
+        name: [by_id[(name, c.id)] for c in comparisons] for name, comparisons in runnable.items()
+    }
     store = ResultsStore(out_dir / RUNS_FILE)
     executor = executor or LocalExecutor()
     for name, comparisons in runnable.items():

@@ -99,6 +99,8 @@ class Comparison:
             raise ValueError(
                 f"tune_metric: expected one of {TUNE_METRICS}, got {self.tune_metric!r}"
             )
+        object.__setattr__(self, "target", float(self.target))
+        object.__setattr__(self, "lr_extend_factor", float(self.lr_extend_factor))
         recipes = tuple(self.recipes)
         if len(set(recipes)) != len(recipes):
             raise ValueError(f"recipes: expected distinct recipe names, got {list(recipes)}")
@@ -222,8 +224,35 @@ def read_plan(out_dir: Path) -> dict[str, Any]:
     return plan
 
 
+def _canon(value: Any) -> str:
+    """Canonical JSON text: what a run's key hashes, so 1 and 1.0 or True differ here too."""
+    return json.dumps(value, sort_keys=True)
+
+
 def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return sorted(k for k in set(old) | set(new) if _canon(old.get(k)) != _canon(new.get(k)))
+
+
+def _merge_preset(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None, conflicts: list[str]
+) -> Mapping[str, Any] | None:
+    """The presets of two plans merged: the name must agree, and every workload and claim that
+    both list must have the same sizes; the others are added."""
+    if old is None or new is None:
+        if _canon(old) != _canon(new):
+            conflicts.append(f"preset differs ({_short(old)} → {_short(new)})")
+        return new if old is None else old
+    if old.get("name") != new.get("name"):
+        conflicts.append(f"preset differs ({old.get('name')!r} → {new.get('name')!r})")
+        return old
+    merged = dict(old)
+    for part in ("workloads", "claims"):
+        have, add = dict(old.get(part) or {}), dict(new.get(part) or {})
+        for name in sorted(set(have) & set(add)):
+            if _canon(have[name]) != _canon(add[name]):
+                conflicts.append(f"the preset's sizes of {part[:-1]} {name!r} changed")
+        merged[part] = {**add, **have}
+    return merged
 
 
 def merge_plans(
@@ -232,10 +261,11 @@ def merge_plans(
     """(merged plan, conflicts, additions) of writing ``new`` over ``old``. A conflict is a
     preset, kind or comparison that differs; an addition is a claim or comparison ``old`` lacks.
     Entries of ``old`` that ``new`` does not mention are kept."""
-    conflicts, additions = [], []
-    for key in ("kind", "preset"):
-        if old.get(key) != new.get(key):
-            conflicts.append(f"{key} differs ({_short(old.get(key))} → {_short(new.get(key))})")
+    conflicts: list[str] = []
+    additions: list[str] = []
+    if old.get("kind") != new.get("kind"):
+        conflicts.append(f"kind differs ({_short(old.get('kind'))} → {_short(new.get('kind'))})")
+    preset = _merge_preset(old.get("preset"), new.get("preset"), conflicts)
     claims = {e["name"]: dict(e) for e in old.get("claims", [])}
     order = [e["name"] for e in old.get("claims", [])]
     for entry in new.get("claims", []):
@@ -253,7 +283,7 @@ def merge_plans(
                 near = _nearest(comp, claims[name]["comparisons"])
                 additions.append(f"comparison {name}/{comp['id']}{near}")
                 merged.append(comp)
-            elif prev != comp:
+            elif _canon(prev) != _canon(comp):
                 conflicts.append(f"comparison {name}/{comp['id']} changed in {_diff(prev, comp)}")
         skipped = [
             s
@@ -261,7 +291,8 @@ def merge_plans(
             if not any(s.startswith(c["title"] + ":") for c in merged)
         ]
         claims[name] = {**claims[name], "comparisons": merged, "skipped": skipped}
-    merged_plan = {**old, **{k: v for k, v in new.items() if k != "claims"}}
+    merged_plan = {**old, **{k: v for k, v in new.items() if k not in ("claims", "preset")}}
+    merged_plan["preset"] = preset
     merged_plan["claims"] = [claims[n] for n in order]
     return merged_plan, conflicts, additions
 

@@ -30,6 +30,7 @@ from boostprop.bench.document import (
     to_html,
     to_markdown,
 )
+from boostprop.bench.executors import latest_by_key
 from boostprop.bench.plan import (
     PLAN_FILE,
     RUNS_FILE,
@@ -269,7 +270,7 @@ def failed_runs_blocks(plan: dict[str, Any], records: list[dict[str, Any]]) -> l
     """A table of the plan's runs that errored (first line of the error): they count as misses
     in the statistics, and a reader must see why they failed without opening runs.jsonl."""
     planned = _planned_keys(plan, records)
-    latest = {r["key"]: r for r in records}
+    latest = latest_by_key(records)
     rows = [
         [
             str(r.get("recipe", "?")),
@@ -302,13 +303,24 @@ def descriptive_blocks(summaries: dict[str, ComparisonSummary]) -> list[Block]:
         if not done:
             lines.append(f"{cid}: no finished runs yet.")
             continue
-        fastest = min(done.values(), key=lambda r: r.epochs_to_target.median)
-        best = max(done.values(), key=lambda r: r.test_acc_mean if r.test_acc.size else -math.inf)
-        lines.append(
-            f"Fastest to the target (median epochs): {fastest.recipe} "
-            f"({fastest.epochs_to_target.median:g}); highest mean test accuracy: {best.recipe} "
-            f"({100 * best.test_acc_mean:.2f}%). Intervals are in the table below."
-        )
+        # only recipes that reached the target in most of their runs can be "fastest" to it
+        reached = [r for r in done.values() if 2 * r.epochs_to_target.n_missed < r.n_runs]
+        if reached:
+            t = min(r.epochs_to_target.median for r in reached)
+            first = [r.recipe for r in reached if r.epochs_to_target.median == t]
+            speed = f"Fastest to the target (median epochs, {t:g}): {' and '.join(first)}" + (
+                " (a tie)" if len(first) > 1 else ""
+            )
+        else:
+            speed = "No recipe reached the target in most of its runs"
+        accurate = [r for r in done.values() if r.test_acc.size]
+        if accurate:
+            top = max(r.test_acc_mean for r in accurate)
+            names = [r.recipe for r in accurate if r.test_acc_mean == top]
+            acc = f"highest mean test accuracy: {' and '.join(names)} ({100 * top:.2f}%)"
+        else:
+            acc = "no run finished with a test accuracy"
+        lines.append(f"{speed}; {acc}. Intervals are in the table below.")
     return [Heading("Comparison", 2, anchor="comparison"), *(Paragraph(t) for t in lines)]
 
 
@@ -403,7 +415,9 @@ def build_report(out_dir: Path) -> Path:
             sections += claim.extra_blocks(claim_dir, figures)
     env = plan.get("env", {})
     planned = _planned_keys(plan, records)
-    n_plan = sum(r["key"] in planned for r in records)
+    latest = latest_by_key(records)  # runs, not record lines (a retried run has several)
+    n_plan = sum(1 for k, r in latest.items() if k in planned and r.get("status") != "error")
+    n_errored = sum(1 for k, r in latest.items() if k in planned and r.get("status") == "error")
     preset = plan.get("preset") or {}
     descriptive = plan.get("kind") == "comparison"
     if descriptive:
@@ -414,13 +428,14 @@ def build_report(out_dir: Path) -> Path:
     else:
         p = Preset.parse(preset["name"])
         scope = f"preset `{p.value}`: {p.description}"
-    other = len(records) - n_plan
+    other = sum(1 for k in latest if k not in planned)
     title = "boostprop comparison report" if descriptive else "boostprop reproduction report"
     head: list[Block] = [
         Heading(title, 1),
         Paragraph(
             f"This is {scope}. Command: `{plan.get('command', '?')}` · {n_plan} finished runs of "
             f"this plan"
+            + (f", {n_errored} that failed with an error" if n_errored else "")
             + (f" ({other} other records in the folder are not part of it)" if other else "")
             + f" · written from `{out_dir.name}/{RUNS_FILE}` and `{PLAN_FILE}` alone."
         ),
@@ -444,8 +459,10 @@ def build_report(out_dir: Path) -> Path:
         "ranges over seeds. A run that misses the target, or fails (diverges or errors), counts "
         "at the full budget — all epochs, and the seconds all epochs take at its step time — and "
         "is flagged; test accuracy averages the runs that finished, with 95% bootstrap "
-        "intervals. Accuracies are percentages, in tables and plots alike. Within a comparison every recipe had the same learning-rate tuning budget on "
-        "the validation split."
+        "intervals. Accuracies are percentages, in tables and plots alike. Within a comparison "
+        "every recipe was tuned by the same rule on the validation split: the same grid of "
+        "factors of its default learning rate, extended by the same rule at an edge (so the "
+        "number of tuning runs can differ; the tables give it)."
     )
     if descriptive:
         head.append(Paragraph(f"What is measured: {common}"))

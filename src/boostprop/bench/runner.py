@@ -102,6 +102,9 @@ class RunSpec:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name}: expected a positive integer or None, got {value!r}")
+        object.__setattr__(self, "lr", float(self.lr))  # lr=1 and lr=1.0 are one run
+        if self.target is not None:
+            object.__setattr__(self, "target", float(self.target))
         missing = [c for c in COMPONENTS if c not in self.components]
         if missing:
             raise ValueError(

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from boostprop.bench.executors import latest_by_key
 from boostprop.bench.plan import Comparison
 from boostprop.bench.stats import TimeToTarget, bootstrap_ci, time_to_target
 from boostprop.bench.sweep import select_learning_rates, tuning_specs
@@ -141,11 +142,6 @@ def summarize_recipe(
         and len(grid) > 1
         and lr in (grid[0], grid[-1]),
     )
-
-
-def latest_by_key(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """One record per run key, the last written (a retried run replaces its failed attempt)."""
-    return {r["key"]: dict(r) for r in records}
 
 
 def summarize_comparison(

@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from boostprop.bench.executors import Executor, LocalExecutor, pending_specs
+from boostprop.bench.executors import Executor, LocalExecutor, latest_by_key, pending_specs
 from boostprop.bench.plan import TUNE_SEED, Comparison
 from boostprop.bench.runner import RunSpec
 from boostprop.bench.store import ResultsStore
@@ -65,7 +65,7 @@ def extended_grids(
         >>> extended_grids(c, [ok(lo, 2), ok(hi, 1)])  # the top edge wins: one more point
         {'softmax-ce+adam': [0.001, 0.002, 0.006]}
     """
-    by_key = {r["key"]: r for r in records}
+    by_key = latest_by_key(records)
     out: dict[str, list[float]] = {}
     for recipe in comparison.recipes:
         grid = sorted(comparison.lr_grid(recipe))
@@ -130,7 +130,7 @@ def select_learning_rates(
         {'softmax-ce+adam': 0.001}
     """
     records = list(records)
-    by_key = {r["key"]: r for r in records}
+    by_key = latest_by_key(records)
     best: dict[str, float] = {}
     specs = tuning_specs(comparison, records)
     for recipe in comparison.recipes:
@@ -158,14 +158,18 @@ def run_comparisons(
     """Tune every comparison's recipes, then run the seeds of the selected learning rates
     (on ``executor``, the local process by default)."""
     executor = executor or LocalExecutor()
+    attempted: set[str] = set()  # an errored run is retried once per call, never in a loop
     rounds = 0
     while True:  # the planned grids, then one round per extension at an edge
         records = list(store.records())
         tune = [s for c in comparisons for s in tuning_specs(c, records)]
-        if not pending_specs(tune, store):
+        todo = [s for s in pending_specs(tune, store) if s.key() not in attempted]
+        if not todo:
             break
+        attempted |= {s.key() for s in todo}
         desc = "tuning learning rates" + (f" (grid extension {rounds})" if rounds else "")
-        executor.execute(tune, store, desc=desc, progress=progress)
+        executor.execute(todo, store, desc=desc, progress=progress)
         rounds += 1
+    records = list(store.records())
     finals = [s for c in comparisons for s in c.final_specs(select_learning_rates(c, records))]
     executor.execute(finals, store, desc="seeds of the tuned setting", progress=progress)

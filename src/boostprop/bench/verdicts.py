@@ -189,6 +189,7 @@ def judge_with_baselines(
     rule: Callable[[dict[str, ComparisonSummary], Path], Verdict],
     summaries: dict[str, ComparisonSummary],
     out_dir: Path,
+    baselines: Sequence[str] = BASELINE_RECIPES,
 ) -> Verdict:
     """``rule``'s verdict, except where a comparison's baseline missed the target
     (:func:`baseline_missed`): such a comparison is inconclusive, with that reason, and is left
@@ -203,7 +204,9 @@ def judge_with_baselines(
         'holds'
     """
     unjudged = {
-        cid: reason for cid, s in summaries.items() if (reason := baseline_missed(s)) is not None
+        cid: reason
+        for cid, s in summaries.items()
+        if (reason := baseline_missed(s, baselines)) is not None
     }
     if not unjudged:
         return rule(summaries, out_dir)

@@ -27,7 +27,7 @@ from boostprop.bench.extras import Extra, ExtraContext
 from boostprop.bench.plan import Comparison
 from boostprop.bench.presets import Preset, PresetTable
 from boostprop.bench.summary import ComparisonSummary
-from boostprop.bench.verdicts import Verdict, judge_with_baselines
+from boostprop.bench.verdicts import BASELINE_RECIPES, Verdict, judge_with_baselines
 from boostprop.bench.workloads import get_workload
 
 S = TypeVar("S")
@@ -111,6 +111,7 @@ class Claim(Generic[S]):
     paper_arms: Callable[[S], Sequence[Arm]] | None = None
     paper_judge: VerdictRule | None = None
     paper_protocol: str = ""
+    baselines: tuple[str, ...] = BASELINE_RECIPES  # the references its rule compares against
 
     def comparisons(self, preset: Preset, protocol: str | None = "tuned") -> list[Comparison]:
         """The claim's comparisons under ``preset`` for ``protocol`` (``None``: both),
@@ -153,7 +154,7 @@ class Claim(Generic[S]):
         claim's rule, except that a comparison whose baseline missed the target in most of its
         final runs is inconclusive (:func:`~boostprop.bench.verdicts.judge_with_baselines`)."""
         rule = self.paper_judge if protocol == "paper" and self.paper_judge else self.judge
-        return judge_with_baselines(rule, summaries, out_dir)
+        return judge_with_baselines(rule, summaries, out_dir, self.baselines)
 
     def extra_context(
         self, preset: Preset, out_dir: Path, *, jobs: int = 1, progress: bool = True

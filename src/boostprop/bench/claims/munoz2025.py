@@ -135,5 +135,6 @@ CLAIM = register_claim(
         paper_arms=lambda arms: PAPER_ARMS,
         paper_judge=paper_judge,
         paper_protocol=PAPER_PROTOCOL,
+        baselines=(ADAM,),  # the rule compares with Adam only
     )
 )
