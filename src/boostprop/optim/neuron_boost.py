@@ -550,16 +550,26 @@ class NeuronBoost(torch.optim.Optimizer):
         # changes: an empty batch raises, a non-finite gradient or input skips the step.
         prep = self._prepare(active, use_cg, cg_iters, pg) if active else None
         grads = [p.grad for p in params]
-        sq_norms = _grad_sq_norms(grads)
-        checks = [sq_norms]
-        if prep is not None:  # a norm is finite iff every entry is
+        sums = prep.sums if prep is not None else []
+        g0 = grads[0]
+        if g0.dtype in (torch.float32, torch.float64) and all(
+            t.dtype == g0.dtype and t.device == g0.device for t in (*grads, *sums)
+        ):
+            # one dtype and device (the usual case): all norms in one fused call, one host sync
+            norms = torch.stack(torch._foreach_norm([*grads, *sums])).tolist()
+            vals = norms
+            total_sq = math.fsum(v * v for v in norms[: len(grads)])
+        else:
+            sq_norms = _grad_sq_norms(grads)
+            checks = [sq_norms]
+            # a norm is finite iff every entry is
             by_dt: dict[tuple[torch.dtype, torch.device], list[Tensor]] = {}
-            for t in prep.sums:
+            for t in sums:
                 by_dt.setdefault((t.dtype, t.device), []).append(t)
             for ts in by_dt.values():
                 checks.append(torch.stack(torch._foreach_norm(ts)).to(sq_norms))
-        vals = torch.cat(checks).tolist()
-        total_sq = math.fsum(vals[: sq_norms.numel()])
+            vals = torch.cat(checks).tolist()
+            total_sq = math.fsum(vals[: sq_norms.numel()])
         if not all(math.isfinite(v) for v in vals):
             self.skipped_steps += 1
             warnings.warn(
