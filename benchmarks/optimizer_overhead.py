@@ -23,7 +23,7 @@ memory is ``torch.cuda.max_memory_allocated`` above the allocation before the fi
 Usage::
 
     .venv/bin/python benchmarks/optimizer_overhead.py [--quick] [--device cpu|cuda]
-        [--workloads mlp-b128 vit-b128 ...]
+        [--rounds N] [--workloads mlp-b128 vit-b128 ...]
 """
 
 from __future__ import annotations
@@ -237,6 +237,13 @@ def main() -> None:
         default="cuda" if torch.cuda.is_available() else "cpu",
         help="device (default: cuda when present)",
     )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="interleaved rounds per workload (default 11, 5 with --quick); more rounds give "
+        "steadier medians on a loaded machine",
+    )
     ap.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     ap.add_argument(
         "--memory-child", nargs=2, metavar=("WORKLOAD", "OPTIMIZER"), help=argparse.SUPPRESS
@@ -249,6 +256,11 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     rounds, steps = (5, 3) if args.quick else (11, 5)
+    if args.rounds is not None:
+        if args.rounds < 1:
+            ap.error("--rounds must be >= 1")
+        rounds = args.rounds
+    load_start = os.getloadavg()
     results: dict[str, dict] = {}
     key = "median_wall_s" if DEVICE.type == "cuda" else "median_cpu_s"
     for w in args.workloads:
@@ -316,6 +328,7 @@ def main() -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
+            "loadavg_start": load_start,
             "loadavg": os.getloadavg(),
             "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "cuda_device": torch.cuda.get_device_name() if DEVICE.type == "cuda" else None,
