@@ -12,14 +12,18 @@ and elementwise terms — for class-index targets without smoothing this is as c
 * class indices without label smoothing: one saved ``(N, C)`` tensor (the softmax), turned into the
   gradient in place in backward; ``log p_y`` is ``(z_y − z_max) + log p_max``, exact also where
   ``p_y`` underflows, without a data-dependent branch;
-* label smoothing and probability targets need every class's term: ``log_softmax(z)`` and one
-  elementwise tensor are saved (the term's basis, e.g. ``p^(1/k)``, or its slope) and both become
-  the gradient in place.
+* label smoothing and probability targets need every class's term. With the term's ``fused`` hook
+  (natural rooted form, focal with integer gamma) the forward pass computes, block by block along
+  the batch dimension (cache-sized temporaries), ``log p`` and ``p`` from one exponential pass,
+  the value and the gradient for ``grad_out = 1``; that gradient is the one saved ``(N, C)`` tensor
+  and backward scales it in place. Otherwise (the paper form's basis ``p^(1/k)``, other terms)
+  ``log_softmax(z)`` and one elementwise tensor are saved and both become the gradient in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -54,6 +58,11 @@ class Term:
             and needs no second evaluation of the term.
         dense: optional ``(logp, combine) -> (combine(ℓ(logp)), ℓ'(logp))`` for the dense fast path
             where no basis exists, computed with few temporaries (``logp`` is not modified).
+        fused: optional ``(parts, combine) -> (combine(ℓ(logp)), X, s, combine(X) or None)`` with
+            ``ℓ'(logp) = s·X``
+            for the dense fast path that forms the gradient in the forward pass (see
+            :class:`Softmax`); it may overwrite ``parts.logp`` and ``parts.one_minus_p`` (computed
+            when ``fused_one_minus_p``) but not ``parts.p``.
     """
 
     def __init__(
@@ -65,12 +74,51 @@ class Term:
         b: float = 1.0,
         slope_scale: float = 1.0,
         dense: Basis | None = None,
+        fused: Fused | None = None,
+        fused_one_minus_p: bool = False,
     ) -> None:
         self.value = value
         self.value_and_slope = value_and_slope
         self.basis = basis
         self.a, self.b, self.slope_scale = a, b, slope_scale
         self.dense = dense
+        self.fused = fused
+        self.fused_one_minus_p = fused_one_minus_p
+
+
+class Softmax(NamedTuple):
+    """``log_softmax`` and ``softmax`` of one input from one exponential pass (eager fast path).
+
+    Attributes:
+        logp: ``log p`` (a fresh buffer the consumer may overwrite).
+        p: ``p = e / S`` with ``e = exp(z − max)``.
+        one_minus_p: ``1 − p`` as ``(S − e) / S`` (``None`` unless requested): exact to rounding
+            also where ``p → 1`` (at the max ``e = 1`` and ``S − 1`` is exact), without an
+            ``expm1`` pass.
+    """
+
+    logp: Tensor
+    p: Tensor
+    one_minus_p: Tensor | None
+
+
+def softmax_parts(z: Tensor, one_minus_p: bool = False) -> Softmax:
+    """:class:`Softmax` of ``z`` along dim 1 (no autograd)."""
+    logp = z - z.amax(dim=1, keepdim=True)
+    e = torch.exp(logp)
+    total = e.sum(dim=1, keepdim=True)
+    logp.sub_(total.log())
+    inv = total.reciprocal()
+    d = torch.sub(total, e).mul_(inv) if one_minus_p else None
+    return Softmax(logp, e.mul_(inv), d)
+
+
+#: Elements per block of the eager fused dense path on CPU (about 512 KiB of float32 per buffer).
+BLOCK_ELEMENTS = 1 << 17
+
+#: ``(parts, combine) -> (combine(ℓ(logp)), X, s, combine(X) | None)``, ``ℓ'(logp) = s·X``: see
+#: :class:`Term`.
+Fused = Callable[[Softmax, Callable[[Tensor], Tensor]], tuple[Tensor, Tensor, float, Tensor | None]]
 
 
 def capped_exp(x: Tensor, cap: float) -> Tensor:
@@ -196,9 +244,73 @@ class _DenseKernel:
         a = slope * self.coefs * go.unsqueeze(1)
         return a - p * a.sum(1, keepdim=True)  # A − p·ΣA
 
+    def _fused_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Value and the gradient for ``grad_out = 1`` in one traversal (the term's ``fused``):
+        one exponential pass gives ``log p`` and ``p``; the only saved tensor is the gradient
+        ``G = A − p·ΣA`` (``A_j = c_j·ℓ'(log p_j)``), which backward scales by ``grad_out``.
+
+        The positions are processed in blocks of about :data:`BLOCK_ELEMENTS` elements along the
+        batch dimension, so that the term's temporaries stay in the CPU cache and are reused by
+        the allocator instead of being fresh ``(N, C, ...)`` pages for every elementwise step.
+        """
+        grad = torch.empty_like(z)
+        out = z.new_empty((z.shape[0], *z.shape[2:]))
+        rows = max(1, BLOCK_ELEMENTS // max(1, z[:1].numel())) if z.device.type == "cpu" else 0
+        n = z.shape[0]
+        if rows == 0 or rows >= n:
+            self._fused_block(z, grad, out, slice(None))
+        else:
+            for start in range(0, n, rows):
+                sl = slice(start, min(start + rows, n))
+                self._fused_block(z[sl], grad[sl], out[sl], sl)
+        return out, [grad]
+
+    def _fused_block(self, z: Tensor, grad: Tensor, out: Tensor, sl: slice) -> None:
+        """:meth:`_fused_forward` on the positions ``sl`` (``z``, ``grad``, ``out`` sliced)."""
+        fused = self.term.fused
+        assert fused is not None
+        w = self.class_coef
+        if self.t.kind == "index":
+            index, at_y, row_scale = self.index[sl], self.at_y[sl], self.row_scale[sl]
+
+            def combine(value: Tensor) -> Tensor:
+                at = value.gather(1, index).squeeze(1) * at_y
+                spread = value.sum(1) if w is None else class_dot(value, w)
+                return at.addcmul_(spread, row_scale)
+
+        else:
+            coefs = self.coefs[sl]
+
+            def combine(value: Tensor) -> Tensor:
+                total = (value * coefs).sum(1)
+                return total * self.factor if self.factor != 1.0 else total
+
+        parts = softmax_parts(z, one_minus_p=self.term.fused_one_minus_p)
+        value, x, scale, combined = fused(parts, combine)
+        out.copy_(value)
+        p = parts.p
+        del parts
+        if combined is None:
+            combined = combine(x)
+        total = (combined * scale).unsqueeze(1)  # Σ_j A_j = s·Σ_j c_j X_j
+        if self.t.kind == "index":
+            x_y = x.gather(1, index).mul_((at_y * scale).unsqueeze(1))
+            if w is not None:
+                x.mul_(class_view(w, x.dim()))
+            x.mul_((row_scale * scale).unsqueeze(1))
+            torch.addcmul(x, p, total, value=-1.0, out=grad)
+            grad.scatter_add_(1, index, x_y)
+        else:
+            x.mul_(coefs)
+            if scale * self.factor != 1.0:
+                x.mul_(scale * self.factor)
+            torch.addcmul(x, p, total, value=-1.0, out=grad)
+
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
-        logp = torch.log_softmax(z, dim=1)
         term = self.term
+        if term.fused is not None:
+            return self._fused_forward(z)
+        logp = torch.log_softmax(z, dim=1)
         if term.basis is not None:
             basis, extra = term.basis(logp, self._combine)
             combined = self._combine(basis)
@@ -216,6 +328,10 @@ class _DenseKernel:
         return self._combine(value), [logp, slope]
 
     def backward(self, z: Tensor, saved: list[Tensor], grad_out: Tensor, reuse: bool) -> Tensor:
+        if self.term.fused is not None:  # the saved gradient for grad_out = 1
+            (grad,) = saved
+            g = grad_out.unsqueeze(1)
+            return grad.mul_(g) if reuse else grad * g
         logp, x = saved[0], saved[1]
         if not reuse:
             logp, x = logp.clone(), x.clone()

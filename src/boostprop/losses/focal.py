@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ._common import CrossEntropyConventions, check_class_vector
-from ._softmax import Term, softmax_family_loss
+from ._softmax import Softmax, Term, softmax_family_loss
 
 __all__ = ["FocalLoss", "focal_loss"]
 
@@ -41,17 +41,26 @@ def _focal_term(gamma: float) -> Term:
         r = torch.where(d > 0, -logp / d.clamp_min(torch.finfo(d.dtype).tiny), 1.0)
         return dg * (-logp), -dg * (1.0 + gamma * q * r)
 
-    def dense(logp: Tensor, combine: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor]:
-        # integer gamma ≥ 1: ℓ' = −d^(γ−1)·(d − γ·p·log p), ℓ = −d^γ·log p, two temporaries
-        d = torch.expm1(logp).neg_()
-        slope = torch.exp(logp).mul_(logp).mul_(-gamma).add_(d)
+    def fused(
+        parts: Softmax, combine: Callable[[Tensor], Tensor]
+    ) -> tuple[Tensor, Tensor, float, None]:
+        # integer gamma ≥ 1, d = 1 − p from the softmax parts (no expm1 pass), u = d^(γ−1)·log p
+        # (in log p's buffer): ℓ = −d·u, ℓ' = −d^(γ−1)·(d − γ·p·log p) = −(d^γ − γ·p·u)
+        u, p, d = parts
+        assert d is not None
         for _ in range(int(gamma) - 1):
-            slope.mul_(d)
-        value = d.pow_(gamma).mul_(logp)
-        return combine(value).neg_(), slope.neg_()
+            u.mul_(d)
+        value = combine(d * u).neg_()
+        x = d.square_() if gamma == 2.0 else d.pow_(gamma)
+        return value, x.addcmul_(p, u, value=-gamma), -1.0, None
 
     integer = gamma >= 1 and float(gamma).is_integer()
-    return Term(value, value_and_slope, dense=dense if integer else None)
+    return Term(
+        value,
+        value_and_slope,
+        fused=fused if integer else None,
+        fused_one_minus_p=True,
+    )
 
 
 def focal_loss(

@@ -36,7 +36,7 @@ from ._common import (
     legacy_reduction,
     values_readable,
 )
-from ._softmax import Term, capped_exp, softmax_family_loss
+from ._softmax import Softmax, Term, capped_exp, softmax_family_loss
 
 __all__ = [
     "BinaryRootedLogisticLoss",
@@ -72,16 +72,21 @@ def _natural_term(k: float, cap: float) -> Term:
         value = slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k
         return value, slope.neg()
 
-    def basis(logp: Tensor, combine: Callable[[Tensor], Tensor]) -> tuple[Tensor, Tensor | None]:
-        # ℓ = k·B + k·exp(c)·relu(x − c) with B = exp(min(x, c)), ℓ' = −B
-        x = torch.mul(logp, -1.0 / k)
-        clamped = torch.clamp_max(x, cap)
-        extra = None
-        if cap < math.log(torch.finfo(logp.dtype).max / k):  # else exp overflows before the cap
-            extra = combine(x.sub_(clamped)) * (k * math.exp(cap))
-        return clamped.exp_(), extra
+    def fused(
+        parts: Softmax, combine: Callable[[Tensor], Tensor]
+    ) -> tuple[Tensor, Tensor, float, Tensor]:
+        # ℓ = k·B + k·exp(c)·relu(x − c) with x = −log p / k, B = exp(min(x, c)); ℓ' = −B
+        x = parts.logp.mul_(-1.0 / k)
+        b = torch.clamp_max(x, cap)
+        out = None
+        if cap < math.log(torch.finfo(x.dtype).max / k):  # else exp overflows before the cap
+            out = combine(x.sub_(b)).mul_(k * math.exp(cap))
+        b.exp_()
+        combined = combine(b)
+        value = combined * k
+        return (value if out is None else value.add_(out)), b, -1.0, combined
 
-    return Term(value, value_and_slope, basis, a=0.0, b=k, slope_scale=-1.0)
+    return Term(value, value_and_slope, fused=fused)
 
 
 def _softplus(x: Tensor) -> Tensor:
