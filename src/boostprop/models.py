@@ -109,6 +109,7 @@ class CNN28(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, n_classes) for images (N, 1, 28, 28) or (N, 28, 28)."""
         if x.dim() == 3:
             x = x.unsqueeze(1)
         if x.shape[-2:] != (28, 28):
@@ -141,6 +142,7 @@ class CNN1D(nn.Module):
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * out_len, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, n_classes) for signals (N, length) or (N, 1, length)."""
         if x.dim() == 2:
             x = x.unsqueeze(1)
         if x.shape[-1] != self.length:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from boostprop.convex import fit_three_layer, shattered_lasso_closed_form
+from boostprop.convex import default_width, fit_three_layer, shattered_lasso_closed_form
 
 
 def _complete_dictionary(n: int) -> np.ndarray:
@@ -65,3 +65,75 @@ def test_bad_input() -> None:
         fit_three_layer(torch.randn(4, 2), torch.ones(4), 0.1, second_layer="lsq")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="beta"):
         shattered_lasso_closed_form(np.ones(3), 0.0)
+
+
+def _figure2_like(n: int = 40, d: int = 5) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(7)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    Xt = torch.randn(300, d, generator=g, dtype=torch.float64)
+    w = torch.randn(d, generator=g, dtype=torch.float64)
+    return X, torch.sign(torch.tanh(X @ w) + 0.3), Xt
+
+
+def test_convex_pi_equals_the_written_out_reconstruction() -> None:
+    """Convex-PI as the official code evaluates it: 1{1{[x,1] U > 0} pinv(X_hat) D > 0.5} amps."""
+    X, y, Xt = _figure2_like()
+    n, beta = X.shape[0], 1e-3 * X.shape[0]
+    res = fit_three_layer(X, y, beta, width=1000, second_layer="pi", seed=3)
+    assert res.width == 1000 and res.exact
+    U = torch.randn(
+        X.shape[1] + 1, 1000, generator=torch.Generator().manual_seed(3), dtype=torch.float64
+    )
+    aug = lambda Z: np.concatenate([Z.numpy(), np.ones((Z.shape[0], 1))], axis=1)  # noqa: E731
+    Xh = (aug(X) @ U.numpy() > 0).astype(float)
+    delta, _ = shattered_lasso_closed_form(y, beta)
+    # +-1 labels: one positive level a and one negative level -b (the staircase has two steps)
+    a, b = float(delta.max()), float(-delta.min())
+    D = np.stack([(delta > 0).astype(float), (delta < 0).astype(float)], axis=1)
+    V = np.linalg.pinv(Xh) @ D
+    Xth = (aug(Xt) @ U.numpy() > 0).astype(float)
+    ref = (Xth @ V > 0.5).astype(float) @ np.array([a, -b])
+    with torch.no_grad():
+        out = res.network(Xt).numpy()
+    np.testing.assert_allclose(out, ref, atol=1e-12)
+    assert n < 1000
+
+
+def test_convex_svm_with_the_official_svc() -> None:
+    """Convex-SVM as the official code builds it: one SVC(kernel="linear", C=1) per column."""
+    from sklearn.svm import SVC
+
+    X, y, Xt = _figure2_like()
+    beta = 1e-3 * X.shape[0]
+    res = fit_three_layer(
+        X, y, beta, width=1000, second_layer="svm", svm_solver="libsvm", svm_C=1.0, seed=4
+    )
+    U = torch.randn(
+        X.shape[1] + 1, 1000, generator=torch.Generator().manual_seed(4), dtype=torch.float64
+    )
+    aug = lambda Z: np.concatenate([Z.numpy(), np.ones((Z.shape[0], 1))], axis=1)  # noqa: E731
+    Xh = (aug(X) @ U.numpy() > 0).astype(float)
+    Xth = (aug(Xt) @ U.numpy() > 0).astype(float)
+    delta, _ = shattered_lasso_closed_form(y, beta)
+    a, b = float(delta.max()), float(-delta.min())
+    cols = [np.where(delta > 0, 1, -1), np.where(delta < 0, 1, -1)]
+    ref = sum(  # the official test-time rule: decision value > 1e-8
+        amp * (SVC(kernel="linear", C=1.0).fit(Xh, c).decision_function(Xth) > 1e-8)
+        for amp, c in zip((a, -b), cols, strict=True)
+    )
+    with torch.no_grad():
+        out = res.network(Xt).numpy()
+    np.testing.assert_allclose(out, ref, atol=1e-9)
+    # and on the training data the SVMs reproduce the closed form (separable in 1000 features)
+    assert res.exact
+
+
+def test_default_width() -> None:
+    assert default_width(100) == 1000 and default_width(500) == 1000 and default_width(501) == 1002
+    X, y, _ = _figure2_like(n=30)
+    assert fit_three_layer(X, y, 0.1).width == 1000
+    assert fit_three_layer(X, y, 0.1, width=64).width == 64
+    with pytest.raises(ValueError, match="width"):
+        fit_three_layer(X, y, 0.1, width=0)
+    with pytest.raises(ValueError, match="svm_solver"):
+        fit_three_layer(X, y, 0.1, second_layer="svm", svm_solver="sgd")  # type: ignore[arg-type]

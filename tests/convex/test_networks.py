@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
 from boostprop.convex import (
+    Patterns,
     STENetwork,
+    ThresholdNetClassifier,
     ThresholdNetwork,
     enumerate_patterns,
     lasso_objective,
@@ -15,6 +20,7 @@ from boostprop.convex import (
     solve_lasso,
     train_ste,
 )
+from boostprop.data import make_teacher
 
 
 def _data(n: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,3 +134,95 @@ def test_from_lasso_errors() -> None:
         ThresholdNetwork.from_lasso(pat, torch.zeros(pat.n_patterns + 1, dtype=torch.float64))
     with pytest.raises(TypeError, match="Patterns"):
         ThresholdNetwork.from_lasso("p", torch.zeros(3))  # type: ignore[arg-type]
+
+
+# ---- cvxpy solutions: rows below the solver's accuracy are zero (issue 14) ----
+
+
+def _circle_patterns(n: int) -> tuple[torch.Tensor, Patterns]:
+    """n points on the unit circle; pattern k isolates point k, so H = I (an explicit Lasso)."""
+    theta = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    X = torch.stack([theta.cos(), theta.sin()], dim=1)
+    # [x_j, 1] . (cos t_k, sin t_k, -cos(pi/n)) = cos(t_j - t_k) - cos(pi/n) >= 0 iff j == k
+    U = torch.stack([theta.cos(), theta.sin(), -math.cos(math.pi / n) * torch.ones(n)], dim=0)
+    H = (torch.cat([X, torch.ones(n, 1, dtype=X.dtype)], dim=1) @ U >= 0).to(X.dtype)
+    return X, Patterns(H, U.to(X.dtype), bias=True)
+
+
+def test_cvxpy_network_has_the_explicit_support() -> None:
+    n, beta = 24, 0.3
+    X, pat = _circle_patterns(n)
+    assert torch.equal(pat.H, torch.eye(n, dtype=torch.float64))
+    g = torch.Generator().manual_seed(0)
+    big = torch.rand(n, generator=g) < 0.5
+    sign = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0).to(torch.float64)
+    y = sign * torch.where(big, 1.0, 0.05).to(torch.float64)
+    # H = I: the Lasso separates, c_k = soft(y_k, beta); its support is {|y_k| > beta}
+    soft = torch.sign(y) * (y.abs() - beta).clamp_min(0)
+    count = int(big.sum())
+    res = solve_lasso(pat.H, y, beta, backend="cvxpy")
+    assert int((res.coef != 0).sum()) > count  # the interior-point solver returns no exact zero
+    net = ThresholdNetwork.from_lasso(pat, res)
+    assert net.width == count == res.support.numel()
+    assert set(res.support.tolist()) == set(torch.nonzero(big).flatten().tolist())
+    with torch.no_grad():
+        out = net(X)
+    dropped = torch.ones(n, dtype=torch.bool)
+    dropped[res.support] = False
+    assert bool((res.coef[dropped].abs() <= res.zero_tol).all())
+    # outputs: H c up to the dropped mass, and the closed-form solution to solver accuracy
+    assert float((out - pat.H @ res.coef).abs().max()) <= float(res.coef[dropped].abs().sum())
+    torch.testing.assert_close(out, soft, rtol=0, atol=1e-6)
+    # an explicit tolerance still overrides the result's
+    assert ThresholdNetwork.from_lasso(pat, res, tol=0.0).width == n
+
+
+def _band_problem() -> tuple[torch.Tensor, torch.Tensor, Patterns, float]:
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(60, 5, generator=g, dtype=torch.float64)
+    y = torch.sign(X[:, 0] * X[:, 1] + 0.5 * torch.randn(60, generator=g, dtype=torch.float64))
+    return X, y, sample_patterns(X, 400, seed=5), 0.06
+
+
+def test_cvxpy_support_matches_fista_up_to_rows_unresolved_at_solver_accuracy() -> None:
+    X, y, pat, beta = _band_problem()
+    res_c = solve_lasso(pat.H, y, beta, backend="cvxpy")
+    # the independent solver, to a tight certified gap (its zeros are exact: soft thresholds)
+    res_f = solve_lasso(pat.H, y, beta, tol=1e-8, method="fista", max_iter=400_000)
+    assert res_f.zero_tol == 0.0 and res_f.converged
+    net = ThresholdNetwork.from_lasso(pat, res_c)
+    s_c, s_f = set(res_c.support.tolist()), set(res_f.support.tolist())
+    assert net.width == len(s_c)
+    assert len(s_c ^ s_f) <= 1
+    # a row the two disagree on is one Clarabel's accuracy eps cannot resolve: at the optimum its
+    # coefficient and its dual slack 1 - |h_i^T r| / beta are both of order sqrt(eps) (relative)
+    eps = max(1e-8, res_c.gap)
+    mx = float(res_f.coef.abs().max())
+    slack = 1 - (pat.H.T @ (y - pat.H @ res_f.coef)).abs() / beta
+    for i in s_c ^ s_f:
+        assert float(res_f.coef[i].abs()) <= 3 * eps**0.5 * mx
+        assert float(slack[i]) <= 3 * eps**0.5
+    # training outputs equal H c up to the dropped rows (each at most zero_tol)
+    keep = torch.zeros(pat.n_patterns, dtype=torch.bool)
+    keep[res_c.support] = True
+    with torch.no_grad():
+        dev = float((net(X) - pat.H @ res_c.coef).abs().max())
+    assert dev <= float(res_c.coef[~keep].abs().sum()) <= pat.n_patterns * res_c.zero_tol
+    # the network's objective is the Lasso objective to the solver's accuracy
+    assert network_objective(net, X, y, beta) == pytest.approx(res_f.objective, rel=1e-6)
+    # a tighter interior-point solve resolves the band: the supports then agree exactly
+    tight = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
+    res_t = solve_lasso(pat.H, y, beta, backend="cvxpy", solver_options=tight)
+    assert res_t.zero_tol < res_c.zero_tol
+    assert set(res_t.support.tolist()) == s_f
+
+
+def test_cvxpy_estimator_neurons_match_ssnal_on_the_teacher() -> None:
+    x, y = make_teacher("train", seed=0)
+    X, Y = x.double().numpy(), y.numpy()
+    clf_c = ThresholdNetClassifier(n_patterns=1000, random_state=0, solver="cvxpy").fit(X, Y)
+    clf_f = ThresholdNetClassifier(n_patterns=1000, random_state=0, solver="ssnal").fit(X, Y)
+    assert clf_c.n_neurons_ == clf_c.network_.width < 1000  # was 1001 of 1001 before issue 14
+    assert clf_c.n_neurons_ == clf_f.n_neurons_
+    np.testing.assert_allclose(clf_c.decision_function(X), clf_f.decision_function(X), atol=1e-5)
+    assert clf_c.objective_ == pytest.approx(clf_f.objective_, rel=1e-6)

@@ -20,6 +20,7 @@ from .arrangements import Patterns, count_bound, enumerate_patterns, sample_patt
 from .deep import (
     ThreeLayerResult,
     ThreeLayerThresholdNetwork,
+    default_width,
     fit_three_layer,
     shattered_lasso_closed_form,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "ThresholdNetRegressor",
     "ThresholdNetwork",
     "count_bound",
+    "default_width",
     "enumerate_patterns",
     "fit_three_layer",
     "lasso_objective",

@@ -11,6 +11,10 @@ equals min_delta 1/2 ||delta - y||^2 + beta (||delta_+||_inf + ||delta_-||_inf),
 by delta = clip(y, -b, a). The network: a staircase of nested indicators of delta (amplitudes = the
 gaps between consecutive levels), each realised from X_hat by min-norm least squares ("pi", test
 threshold 0.5) or a linear SVM ("svm"). Generalisation comes from the random first layer only.
+
+The official Figure 2 code (pilancilab/Threshold-networks, ``convexnn.py``) uses a first layer of
+width 1000 and, for "Convex-SVM", scikit-learn's ``SVC(kernel="linear", C=1)``:
+``fit_three_layer(X, y, beta, width=1000, second_layer="svm", svm_solver="libsvm", svm_C=1.0)``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ThreeLayerThresholdNetwork", "fit_three_layer", "shattered_lasso_closed_form"]
+__all__ = [
+    "ThreeLayerResult",
+    "ThreeLayerThresholdNetwork",
+    "default_width",
+    "fit_three_layer",
+    "shattered_lasso_closed_form",
+]
 
 
 def _level(v: np.ndarray, beta: float) -> float:
@@ -145,6 +155,7 @@ class ThreeLayerResult:
     objective: float  # sum over outputs of the closed-form Lasso values
     exact: bool  # the reconstructed network reproduces delta on the training data
     n_neurons: int
+    width: int = 0  # width m1 of the random first layer
 
 
 def fit_three_layer(
@@ -156,6 +167,7 @@ def fit_three_layer(
     second_layer: Literal["pi", "svm"] = "pi",
     seed: int = 0,
     svm_C: float = 1e6,
+    svm_solver: Literal["liblinear", "libsvm"] = "liblinear",
 ) -> ThreeLayerResult:
     """Three-layer convex threshold network: closed-form delta, staircase, second layer by PI/SVM.
 
@@ -163,11 +175,16 @@ def fit_three_layer(
         X: (n, d) training inputs (standardise them first).
         Y: (n,) or (n, C) targets; each output column gets its own closed form.
         beta: regularisation strength.
-        width: first (random) layer width m1 (default max(2 n, 16), >= n for shattering).
+        width: first (random) layer width m1 (default ``default_width(n)`` = max(1000, 2 n): the
+            official code's 1000, raised to 2 n where 1000 would not leave X_hat full row rank
+            with margin; see docs/convex_threshold.md, "Paper protocol").
         second_layer: "pi" (min-norm least squares, threshold 0.5) or "svm" (one linear SVM per
             staircase column).
         seed: seed of the random first layer.
-        svm_C: the SVMs' C (large: near hard-margin, to reproduce the columns exactly).
+        svm_C: the SVMs' C (the default, large, is near hard-margin, to reproduce the columns
+            exactly; the official code uses 1).
+        svm_solver: "liblinear" (``LinearSVC``, hinge loss, dual; its intercept is regularised)
+            or "libsvm" (``SVC(kernel="linear")``, the official code's; unregularised intercept).
 
     Example:
         >>> X = torch.randn(30, 2, dtype=torch.float64)
@@ -186,8 +203,14 @@ def fit_three_layer(
         raise ValueError(f"Y must have {Xt.shape[0]} rows, got {Yn.shape[0]}")
     if second_layer not in ("pi", "svm"):
         raise ValueError(f"second_layer must be 'pi' or 'svm', got {second_layer!r}")
+    if svm_solver not in ("liblinear", "libsvm"):
+        raise ValueError(f"svm_solver must be 'liblinear' or 'libsvm', got {svm_solver!r}")
+    if not (isinstance(svm_C, (int, float)) and svm_C > 0):
+        raise ValueError(f"svm_C must be a positive float, got {svm_C!r}")
     n, d = Xt.shape
-    m1 = width if width is not None else max(2 * n, 16)
+    if width is not None and (isinstance(width, bool) or not isinstance(width, int) or width < 1):
+        raise ValueError(f"width must be a positive int or None, got {width!r}")
+    m1 = width if width is not None else default_width(n)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     U = torch.randn(d + 1, m1, generator=gen, dtype=torch.float64)
     xa = torch.cat([Xt.cpu(), torch.ones(n, 1, dtype=torch.float64)], dim=1)
@@ -213,14 +236,18 @@ def fit_three_layer(
             W2 = (torch.linalg.pinv(torch.as_tensor(Xh)) @ torch.as_tensor(Hs)).numpy()
             b2 = -0.5 * np.ones(K)
         else:
-            from sklearn.svm import LinearSVC
+            from sklearn.svm import SVC, LinearSVC
 
             for k in range(K):
                 h = Hs[:, k]
                 if h.min() == h.max():  # constant column: bias only
                     b2[k] = 1.0 if h[0] > 0 else -1.0
                     continue
-                svm = LinearSVC(C=svm_C, loss="hinge", max_iter=100_000, dual=True)
+                svm: SVC | LinearSVC
+                if svm_solver == "libsvm":
+                    svm = SVC(kernel="linear", C=svm_C)
+                else:
+                    svm = LinearSVC(C=svm_C, loss="hinge", max_iter=100_000, dual=True)
                 svm.fit(Xh, h)
                 W2[:, k] = svm.coef_[0]
                 b2[k] = svm.intercept_[0]
@@ -239,4 +266,18 @@ def fit_three_layer(
         pred = net(Xt.cpu()).numpy()
     pred = pred[:, None] if pred.ndim == 1 else pred
     exact = bool(np.allclose(pred, D, rtol=1e-9, atol=1e-9))
-    return ThreeLayerResult(net, D[:, 0] if vector else D, total, exact, K)
+    return ThreeLayerResult(net, D[:, 0] if vector else D, total, exact, K, m1)
+
+
+def default_width(n: int) -> int:
+    """Default width of the random first layer for n training samples: max(1000, 2 n).
+
+    The official code's 1000 (its Figure 2 setting, measurably better than narrower layers: the
+    min-norm second layer generalises better over more random features), raised to 2 n where
+    1000 would not exceed n with margin, so that X_hat keeps full row rank (shattering).
+
+    Example:
+        >>> default_width(100), default_width(800)
+        (1000, 1600)
+    """
+    return max(1000, 2 * int(n))

@@ -151,7 +151,8 @@ class ThresholdNetClassifier(ClassifierMixin, _ThresholdNetBase):
         max_iter: solver iteration cap (None: the solver's default).
         solver: "auto", "ssnal", "fista" (ours) or "cvxpy" (Clarabel reference).
         second_layer: depth 3: "pi" (min-norm least squares) or "svm".
-        width: depth 3: width of the random first layer (None: max(2 n, 16)).
+        width: depth 3: width of the random first layer (None: ``default_width(n)`` =
+            max(1000, 2 n)).
         random_state: seed of the pattern directions / random first layer.
 
     Fitted attributes: ``classes_``, ``network_`` (acts on standardised inputs

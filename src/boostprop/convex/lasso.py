@@ -11,6 +11,17 @@ arXiv:2303.03382):
 too large for a Newton system); ``"cvxpy"`` - cvxpy with Clarabel (or SCS), the reference. Every
 backend's answer is certified the same way: the dual point nu = r / max(1, max_i ||(H^T r)_i||/beta)
 with r = Y - H C gives gap = P(C) - D(nu) >= P(C) - P*, reported relative to P(C).
+
+Zeros. The torch solvers end on a proximal (soft-threshold) step, so their inactive rows are exact
+zeros. An interior-point solver (cvxpy/Clarabel) never returns exact zeros: a row that is zero at
+the optimum comes back at about mu / slack, mu its final barrier parameter. ``LassoResult.zero_tol``
+is the norm at or below which a row counts as zero: 0 for the torch solvers, and for cvxpy
+sqrt(eps) * max_i ||C_i,:|| with eps = max(the solver's stopping tolerance, the certified relative
+gap). Why the square root: at the solver's accuracy the complementarity products ||C_i|| * slack_i
+(slack_i = 1 - ||(H^T R)_i|| / beta, both relative) are about eps, so a row whose true value exceeds
+sqrt(eps) (relative) has slack below sqrt(eps) and stays above the threshold, and a zero row whose
+dual constraint is slack by more than sqrt(eps) falls below it; only rows with both a true value
+and a slack under sqrt(eps) are unresolved at that accuracy.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from ._fista import fista
 from ._gap import gap_certificate
 from ._ssnal import SolverTrace, ssnal
 
-__all__ = ["LassoResult", "lasso_objective", "solve_lasso"]
+__all__ = ["LassoResult", "lasso_objective", "solve_lasso", "zero_tolerance"]
 
 
 @dataclass
@@ -47,6 +58,9 @@ class LassoResult:
         backend: "torch:ssnal", "torch:fista" or "cvxpy:<SOLVER>".
         seconds: wall-clock of the solve (including the cvxpy compilation for that backend).
         history: (seconds, relative gap) pairs recorded by the torch solvers.
+        zero_tol: rows of ``coef`` with norm <= zero_tol are zero to the solver's accuracy (0 for
+            the torch solvers, whose zeros are exact; sqrt(eps) * max row norm for cvxpy, see the
+            module docstring). ``support`` and ``ThresholdNetwork.from_lasso`` use it.
     """
 
     coef: torch.Tensor
@@ -58,12 +72,15 @@ class LassoResult:
     backend: str = ""
     seconds: float = float("nan")
     history: list[tuple[float, float]] = field(default_factory=list)
+    zero_tol: float = 0.0
 
     @property
     def support(self) -> torch.Tensor:
-        """Indices of the non-zero coefficients (rows)."""
+        """Indices of the rows of ``coef`` with norm above ``zero_tol`` (the non-zero rows)."""
         c = self.coef if self.coef.ndim == 2 else self.coef[:, None]
-        return torch.nonzero((c != 0).any(dim=1)).flatten()
+        if self.zero_tol <= 0:
+            return torch.nonzero((c != 0).any(dim=1)).flatten()
+        return torch.nonzero(torch.linalg.vector_norm(c, dim=1) > self.zero_tol).flatten()
 
 
 def _to_tensor(a: Any, name: str, dtype: torch.dtype, device: torch.device | None) -> torch.Tensor:
@@ -156,6 +173,40 @@ def _solve_cvxpy(
     return torch.as_tensor(val, dtype=Ht.dtype, device=Ht.device), n_iter
 
 
+# stopping tolerances of the cvxpy solvers (cvxpy's defaults where it sets them): option names
+# and default values; the largest of them is the solver's accuracy eps
+_SOLVER_TOLS: dict[str, dict[str, float]] = {
+    "CLARABEL": {"tol_feas": 1e-8, "tol_gap_rel": 1e-8},
+    "SCS": {"eps_abs": 1e-5, "eps_rel": 1e-5},
+    "ECOS": {"feastol": 1e-8, "reltol": 1e-8},
+}
+_UNKNOWN_SOLVER_TOL = 1e-6
+
+
+def _solver_tolerance(solver: str, options: dict[str, Any] | None) -> float:
+    """The stopping tolerance eps that ``solver`` runs with under ``options``."""
+    opts = options or {}
+    table = _SOLVER_TOLS.get(solver.upper())
+    if table is None:
+        return _UNKNOWN_SOLVER_TOL
+    if solver.upper() == "SCS" and "eps" in opts:
+        return float(opts["eps"])
+    return max(float(opts.get(k, v)) for k, v in table.items())
+
+
+def zero_tolerance(coef: torch.Tensor, eps: float) -> float:
+    """sqrt(eps) * max_i ||coef_i,:||: the row norm below which a solution of accuracy eps is zero.
+
+    Example:
+        >>> zero_tolerance(torch.tensor([0.5, -2.0, 1e-9]), 1e-8)
+        0.0002
+    """
+    c = coef if coef.ndim == 2 else coef[:, None]
+    if c.numel() == 0:
+        return 0.0
+    return float(np.sqrt(max(eps, 0.0)) * float(torch.linalg.vector_norm(c, dim=1).max()))
+
+
 def solve_lasso(
     H: torch.Tensor | np.ndarray,
     Y: torch.Tensor | np.ndarray,
@@ -191,7 +242,8 @@ def solve_lasso(
         time_limit: seconds after which the torch solvers return their best point so far.
 
     Returns:
-        LassoResult with ``coef`` of shape (P,) or (P, C) like Y.
+        LassoResult with ``coef`` of shape (P,) or (P, C) like Y (cvxpy: as the solver returned
+        it, with ``zero_tol`` telling which rows are zero to its accuracy).
 
     Example:
         >>> H = (torch.randn(20, 30, dtype=torch.float64) > 0).double()
@@ -215,6 +267,7 @@ def solve_lasso(
         p_val, d_val, gap = _certify(Ht, Yt, C, b)
         tr = SolverTrace(C, p_val, d_val, gap, n_iter, gap <= tol)
         name = f"cvxpy:{cvxpy_solver}"
+        zero_tol = zero_tolerance(C, max(_solver_tolerance(cvxpy_solver, solver_options), gap))
     else:
         n, P = Ht.shape
         if method == "auto":
@@ -226,6 +279,7 @@ def solve_lasso(
                 tr = fista(Ht, Yt, b, tol=tol, max_iter=max_iter or 100_000, time_limit=time_limit)
         seconds = time.perf_counter() - t0
         name = f"torch:{method}"
+        zero_tol = 0.0  # the solvers end on a soft-threshold step: exact zeros
     if not tr.converged:
         warnings.warn(
             f"solve_lasso ({name}) stopped at relative gap {tr.gap:.2e} > tol={tol:.1e}"
@@ -244,4 +298,5 @@ def solve_lasso(
         backend=name,
         seconds=seconds,
         history=tr.history,
+        zero_tol=zero_tol,
     )

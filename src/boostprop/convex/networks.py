@@ -78,17 +78,21 @@ class ThresholdNetwork(nn.Module):
 
     @classmethod
     def from_lasso(
-        cls, patterns: Patterns, result: LassoResult | torch.Tensor, *, tol: float = 0.0
+        cls, patterns: Patterns, result: LassoResult | torch.Tensor, *, tol: float | None = None
     ) -> ThresholdNetwork:
         """Build the network of a Lasso solution: one neuron per non-zero row of the coefficients.
 
-        Its outputs on the training data equal ``patterns.H @ coef``, and its weight-decay
-        objective (``network_objective``) equals the Lasso objective.
+        Its outputs on the training data equal ``patterns.H @ coef`` (exactly for the torch
+        solvers, whose zeros are exact; for cvxpy up to the sum of the dropped rows' norms, each
+        at most ``result.zero_tol``), and its weight-decay objective (``network_objective``)
+        equals the Lasso objective of the kept rows.
 
         Args:
             patterns: the dictionary the Lasso was solved over.
             result: a ``LassoResult`` or the coefficient tensor (P,) / (P, C).
-            tol: rows with norm <= tol are dropped (0 keeps every non-zero row).
+            tol: rows with norm <= tol are dropped. None: the result's ``zero_tol`` (zero to the
+                solver's accuracy; 0 for the torch solvers) for a ``LassoResult``, 0 (every
+                non-zero row) for a tensor.
 
         Example:
             >>> X = torch.randn(20, 2, dtype=torch.float64)
@@ -100,6 +104,10 @@ class ThresholdNetwork(nn.Module):
         coef = result.coef if isinstance(result, LassoResult) else result
         if not isinstance(coef, torch.Tensor):
             raise TypeError("result must be a LassoResult or a torch.Tensor of coefficients")
+        if tol is None:
+            tol = result.zero_tol if isinstance(result, LassoResult) else 0.0
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+            raise ValueError(f"tol must be a non-negative float or None, got {tol!r}")
         vector = coef.ndim == 1
         C = coef[:, None] if vector else coef
         if C.shape[0] != patterns.n_patterns:

@@ -8,11 +8,17 @@ full-batch with SGD (lr 0.01, 2000 epochs) and ReduceLROnPlateau(0.5) on the tra
 paper's code does; ``objective="convex"`` trains instead on exactly the convex problem's objective
 1/2 ||f(X) - y||^2 + beta/2 sum_j (s_j^2 + ||a_j||^2) (trainable amplitudes s on the last hidden layer),
 so the final objectives are comparable with the Lasso optimum via ``network_objective``.
+
+The official Figure 2 networks (pilancilab/Threshold-networks, ``modelsnew.py``) are three-layer,
+of hidden widths (1000, n), with no biases at all: ``STENetwork(d + 1, (1000, n), bias=False)`` on
+inputs [X, 1] (the column of ones then carries the first-layer bias, as in that code).
 """
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -61,39 +67,88 @@ def ste_threshold(z: torch.Tensor, variant: Variant = "identity") -> torch.Tenso
     return out
 
 
+def _hidden_widths(width: int | Sequence[int], depth: int | None) -> tuple[tuple[int, ...], int]:
+    """The hidden widths and the depth of an STE network from ``width`` and ``depth``."""
+    if isinstance(width, bool) or not isinstance(width, (int, Sequence)):
+        raise TypeError(f"width must be an int or a sequence of ints, got {type(width).__name__}")
+    if isinstance(width, int):
+        depth = 2 if depth is None else depth
+        if depth not in (2, 3):
+            raise ValueError(f"depth must be 2 or 3, got {depth!r}")
+        widths: tuple[int, ...] = (width,) * (depth - 1)
+    else:
+        widths = tuple(width)
+        if depth is None:
+            depth = len(widths) + 1
+        if depth not in (2, 3):
+            raise ValueError(f"depth must be 2 or 3, got {depth!r}")
+        if len(widths) != depth - 1:
+            raise ValueError(
+                f"width must list {depth - 1} hidden width(s) for depth {depth}, got {widths!r}"
+            )
+    for w in widths:
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValueError(f"width must be positive int(s), got {width!r}")
+    return widths, depth
+
+
 class STENetwork(nn.Module):
     """Threshold MLP of depth 2 or 3 trained with an STE; last hidden layer has amplitudes.
+
+    f(x) = (1{... 1{x W1^T + b1 > 0} ... > 0} * s) A^T: threshold units forward, the variant's
+    surrogate backward; the amplitudes ``s`` of the last hidden layer are trainable under the
+    "convex" objective of ``train_ste`` and fixed at 1 under the "paper" one.
+
+    Args:
+        in_features: d (d + 1 when a column of ones is appended to carry the bias, as the official
+            code does).
+        width: hidden width (the same for every hidden layer) or the hidden widths, e.g.
+            ``(1000, n)`` for the official three-layer networks.
+        out_features: C.
+        depth: 2 or 3 (None: 2 for an int ``width``, ``len(width) + 1`` for a sequence).
+        variant: the STE surrogate ("identity", "relu", "leaky_relu", "clipped_relu").
+        dtype: parameter dtype.
+        squeeze_output: return (n,) for a single output.
+        bias: hidden layers with biases (True) or none at all (False, the official code's
+            networks). The output layer never has a bias.
 
     Example:
         >>> net = STENetwork(3, 8, 1, depth=3, variant="relu")
         >>> net(torch.zeros(4, 3, dtype=torch.float64)).shape
         torch.Size([4])
+        >>> paper = STENetwork(21, (1000, 100), bias=False)
+        >>> paper.widths, paper.depth, [n for n, _ in paper.named_parameters() if "bias" in n]
+        ((1000, 100), 3, [])
     """
 
     def __init__(
         self,
         in_features: int,
-        width: int,
+        width: int | Sequence[int],
         out_features: int = 1,
         *,
-        depth: int = 2,
+        depth: int | None = None,
         variant: Variant = "identity",
         dtype: torch.dtype = torch.float64,
         squeeze_output: bool = True,
+        bias: bool = True,
     ) -> None:
         super().__init__()
-        if depth not in (2, 3):
-            raise ValueError(f"depth must be 2 or 3, got {depth!r}")
+        widths, depth = _hidden_widths(width, depth)
         if variant not in _VARIANTS:
             raise ValueError(f"variant must be one of {_VARIANTS}, got {variant!r}")
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
         self.variant = variant
         self.depth = depth
-        layers = [nn.Linear(in_features, width, bias=True, dtype=dtype)]
-        if depth == 3:
-            layers.append(nn.Linear(width, width, bias=True, dtype=dtype))
-        self.hidden_layers = nn.ModuleList(layers)
-        self.amplitude = nn.Parameter(torch.ones(width, dtype=dtype))
-        self.output = nn.Linear(width, out_features, bias=False, dtype=dtype)
+        self.widths = widths
+        self.bias = bias
+        sizes = (in_features, *widths)
+        self.hidden_layers = nn.ModuleList(
+            nn.Linear(a, b, bias=bias, dtype=dtype) for a, b in itertools.pairwise(sizes)
+        )
+        self.amplitude = nn.Parameter(torch.ones(widths[-1], dtype=dtype))
+        self.output = nn.Linear(widths[-1], out_features, bias=False, dtype=dtype)
         self.squeeze_output = squeeze_output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,8 +190,9 @@ def train_ste(
     y: torch.Tensor | np.ndarray,
     *,
     variant: Variant = "identity",
-    depth: int = 2,
-    width: int = 100,
+    depth: int | None = None,
+    width: int | Sequence[int] = 100,
+    bias: bool = True,
     epochs: int = 2000,
     lr: float = 0.01,
     beta: float = 1e-3,
@@ -149,7 +205,10 @@ def train_ste(
     """Train a threshold network with a straight-through estimator, full batch, SGD + plateau LR.
 
     Targets: (n,) with +-1 labels (accuracy by sign) or (n, C) one-hot/+-1 (accuracy by argmax).
-    The first layer has a bias (the bias column of the convex formulation).
+    ``width``, ``depth`` and ``bias`` are those of ``STENetwork``: by default every hidden layer
+    has a bias (the bias column of the convex formulation); ``bias=False`` with ``width=(1000, n)``
+    on inputs [X, 1] is the official Figure 2 network (no biases; the column of ones carries the
+    first-layer bias).
 
     Objectives (evaluated each epoch before the step, recorded in ``objective``):
       * "paper": mean((f - y)^2)/2 + beta (||W1||_F + ||W2||_F) / (2 n), the official code's loss
@@ -184,7 +243,9 @@ def train_ste(
     if init is not None:
         net = init
     else:
-        net = STENetwork(Xt.shape[1], width, C, depth=depth, variant=variant, dtype=dtype)
+        net = STENetwork(
+            Xt.shape[1], width, C, depth=depth, variant=variant, dtype=dtype, bias=bias
+        )
         net.to(Xt.device)
     if objective == "paper":
         net.amplitude.requires_grad_(False)
@@ -197,9 +258,9 @@ def train_ste(
         Xte = torch.as_tensor(np.asarray(X_test, np.float64)).to(dtype=dtype, device=Xt.device)
         yte = torch.as_tensor(np.asarray(y_test, np.float64)).to(dtype=dtype, device=Xt.device)
     elapsed = 0.0
-    second = net.hidden_layers[1] if depth == 3 else net.output
+    second = net.hidden_layers[1] if net.depth == 3 else net.output
     # tiny full-batch problems: one intra-op thread (see boostprop._threads)
-    with one_thread_if(Xt.device.type == "cpu" and n * width < 2_000_000):
+    with one_thread_if(Xt.device.type == "cpu" and n * sum(net.widths) < 2_000_000):
         for _ in range(epochs):
             t0 = time.perf_counter()
             opt.zero_grad()
