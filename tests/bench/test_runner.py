@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from boostprop.bench.runner import RunSpec, make_spec, run
 
@@ -123,3 +124,79 @@ def test_key_ignores_labels_and_covers_content() -> None:
     loss = {**a.components["loss"], "kwargs": {"label_smoothing": 0.1}}
     changed = RunSpec.from_dict({**a.to_dict(), "components": {**a.components, "loss": loss}})
     assert changed.key() != a.key()
+
+
+class _SpyHook:
+    """Records every call the runner makes, with what the model and parameters looked like."""
+
+    def __init__(self, model: torch.nn.Module, scale: float = 0.5) -> None:
+        self.model, self.scale, self.events = model, scale, []
+        self.optimizer: torch.optim.Optimizer | None = None
+        model.register_forward_pre_hook(lambda m, args: self.events.append(("forward", args[0])))
+
+    def bind(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+        self.events.append(("bind", optimizer))
+
+    def train_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        self.events.append(("inputs", x))
+        return x * self.scale
+
+    def before_step(self, x: torch.Tensor) -> None:
+        first = next(self.model.parameters())
+        self.events.append(("before_step", x, first.detach().clone(), first.grad is not None))
+
+    def after_step(self, x: torch.Tensor) -> None:
+        self.events.append(("after_step", x, next(self.model.parameters()).detach().clone()))
+
+    def on_epoch_end(self, train_x: torch.Tensor) -> None:
+        self.events.append(("epoch_end",))
+
+    def after_validation(self, epoch: int, val_loss: float, val_acc: float, n_val: int) -> None:
+        self.events.append(("validation", epoch, val_acc, n_val))
+
+
+def test_optional_hook_methods_are_called_in_the_documented_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bind once with the run's optimizer; per step: train_inputs (whose result the model sees),
+    forward, before_step (gradients there, parameters not yet stepped), step, after_step;
+    after_validation per epoch with that epoch's recorded validation accuracy."""
+    from boostprop.bench import runner as runner_mod
+    from boostprop.bench.recipes import HOOKS
+
+    spies: list[_SpyHook] = []
+
+    def factory(model: torch.nn.Module, scale: float = 0.5) -> _SpyHook:
+        spies.append(_SpyHook(model, scale))
+        return spies[-1]
+
+    monkeypatch.setitem(HOOKS, "spy", factory)
+    spec = _spec(epochs=2, batch_size=64)
+    comps = {**spec.components, "hooks": [{"name": "spy", "kwargs": {"scale": 0.5}}]}
+    spec = RunSpec.from_dict({**spec.to_dict(), "components": comps})
+    data = runner_mod.prepare_data("iris")
+    n_steps = -(-len(data.train[1]) // 64)
+    rec = run(spec)
+    assert rec["status"] == "ok"
+    (spy,) = spies
+    names = [e[0] for e in spy.events]
+    assert names[0] == "bind" and spy.optimizer is not None
+    assert type(spy.optimizer).__name__ == "Adam"
+    # drop the evaluation forwards (those not right after a training batch's train_inputs)
+    training = [
+        n for i, n in enumerate(names) if i and (n != "forward" or names[i - 1] == "inputs")
+    ]
+    per_epoch = ["inputs", "forward", "before_step", "after_step"] * n_steps + ["epoch_end"]
+    assert training == [*per_epoch, "validation", *per_epoch, "validation"]
+    steps = [e for e in spy.events if e[0] in ("inputs", "forward", "before_step", "after_step")]
+    for i in range(0, 4 * n_steps, 4):
+        (_, x_in), (_, x_model), before, after = steps[i : i + 4]
+        torch.testing.assert_close(x_model, x_in * 0.5)  # the model saw the hook's inputs
+        assert before[1] is x_model and after[1] is x_model
+        assert before[3]  # gradients exist before the step
+        assert not torch.equal(before[2], after[2])  # and the step happens between the two
+    validations = [e for e in spy.events if e[0] == "validation"]
+    assert [v[1] for v in validations] == [1, 2]
+    assert [v[2] for v in validations] == rec["history"]["val_acc"]
+    assert {v[3] for v in validations} == {len(data.val[1])}

@@ -21,14 +21,38 @@ Example:
 
 from __future__ import annotations
 
-from boostprop.bench.executors import LocalExecutor
-from boostprop.bench.pipeline import ComparisonResult, compare, reproduce
-from boostprop.bench.plan import Comparison
-from boostprop.bench.presets import Preset
-from boostprop.bench.recipes import RECIPES, Recipe, get_recipe, register_recipe
-from boostprop.bench.runner import RunSpec, make_spec, run
-from boostprop.bench.store import ResultsStore
-from boostprop.bench.sweep import run_comparisons
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module that defines it; imported on first use, so that a worker process
+# importing ``boostprop.bench.runner`` does not pay for the claims, statistics and report
+_EXPORTS = {
+    "LocalExecutor": "executors",
+    "ComparisonResult": "pipeline",
+    "compare": "pipeline",
+    "reproduce": "pipeline",
+    "Comparison": "plan",
+    "Preset": "presets",
+    "RECIPES": "recipes",
+    "Recipe": "recipes",
+    "get_recipe": "recipes",
+    "register_recipe": "recipes",
+    "RunSpec": "runner",
+    "make_spec": "runner",
+    "run": "runner",
+    "ResultsStore": "store",
+    "run_comparisons": "sweep",
+}
+
+if TYPE_CHECKING:
+    from boostprop.bench.executors import LocalExecutor
+    from boostprop.bench.pipeline import ComparisonResult, compare, reproduce
+    from boostprop.bench.plan import Comparison
+    from boostprop.bench.presets import Preset
+    from boostprop.bench.recipes import RECIPES, Recipe, get_recipe, register_recipe
+    from boostprop.bench.runner import RunSpec, make_spec, run
+    from boostprop.bench.store import ResultsStore
+    from boostprop.bench.sweep import run_comparisons
 
 __all__ = [
     "RECIPES",
@@ -47,3 +71,17 @@ __all__ = [
     "run",
     "run_comparisons",
 ]
+assert sorted(__all__) == sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'boostprop.bench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"boostprop.bench.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -45,6 +45,10 @@ class Executor(Protocol):
         """Train the specs not yet in ``store``, appending each record as it finishes."""
         ...
 
+    def close(self) -> None:
+        """Release what :meth:`execute` started (worker processes); the executor stays usable."""
+        ...
+
 
 def latest_by_key(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """One record per run key: the latest that is a result (status not retried), else the
@@ -102,8 +106,14 @@ class LocalExecutor:
     processes, each with ``cpu_count // jobs`` torch threads (always in the pool when
     ``jobs > 1``, so every run of a sweep has the same thread count).
 
+    The pool is started at the first :meth:`execute` that needs it and kept for the next ones,
+    so a sweep of many comparisons pays the workers' start-up (importing torch, loading a data
+    set) once, not once per comparison. :meth:`close` (or leaving a ``with`` block) stops the
+    workers; a later :meth:`execute` starts new ones.
+
     Example:
-        >>> LocalExecutor().jobs
+        >>> with LocalExecutor() as executor:
+        ...     executor.jobs
         1
     """
 
@@ -112,6 +122,30 @@ class LocalExecutor:
             raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
         self.jobs = jobs
         self.run_fn = run_fn
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (idempotent; the executor stays usable)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _workers(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            threads = max(1, (os.cpu_count() or 1) // self.jobs)
+            self._pool = ProcessPoolExecutor(
+                self.jobs,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(threads,),
+            )
+        return self._pool
 
     def execute(
         self,
@@ -132,29 +166,24 @@ class LocalExecutor:
                     store.append(self.run_fn(spec))
                     bar.update()
                 return
-            threads = max(1, (os.cpu_count() or 1) // self.jobs)
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                self.jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
-            ) as pool:
-                futures: set[Future[dict[str, Any]]] = {
-                    pool.submit(self.run_fn, s) for s in pending
-                }
-                unstored: set[Future[dict[str, Any]]] = set()
-                try:
-                    while futures:
-                        finished, futures = wait(futures, return_when=FIRST_COMPLETED)
-                        unstored = set(finished)
-                        for fut in finished:
-                            store.append(fut.result())
-                            unstored.discard(fut)
-                            bar.update()
-                except BaseException:
-                    # keep what has finished, drop what has not started, do not wait for the rest
-                    for fut in unstored | futures:
-                        if fut.done() and not fut.cancelled() and fut.exception() is None:
-                            store.append(fut.result())
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+            pool = self._workers()
+            futures: set[Future[dict[str, Any]]] = {pool.submit(self.run_fn, s) for s in pending}
+            unstored: set[Future[dict[str, Any]]] = set()
+            try:
+                while futures:
+                    finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+                    unstored = set(finished)
+                    for fut in finished:
+                        store.append(fut.result())
+                        unstored.discard(fut)
+                        bar.update()
+            except BaseException:
+                # keep what has finished, drop what has not started, do not wait for the rest
+                for fut in unstored | futures:
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        store.append(fut.result())
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         finally:
             bar.close()

@@ -180,6 +180,10 @@ class RayExecutor:
         self.init_kwargs = kwargs
         self.run_fn = run_fn
 
+    def close(self) -> None:
+        """Nothing to release: the connection to Ray is this process's and is left open for
+        the next sweep (``ray.shutdown()`` ends it); the cluster's workers are Ray's."""
+
     def _connect(self) -> Any:
         ray = _import_ray()
         if not ray.is_initialized():

@@ -128,14 +128,17 @@ def run_plan(
     }
     store = ResultsStore(out_dir / RUNS_FILE)
     executor = executor or LocalExecutor()
-    for name, comparisons in runnable.items():
-        if progress:
-            print(f"[{name}] {len(comparisons)} comparison(s)", file=sys.stderr, flush=True)
-        run_comparisons(comparisons, store, executor=executor, progress=progress)
-        if extras is not None:
-            claim_dir = out_dir / name
-            claim_dir.mkdir(parents=True, exist_ok=True)
-            extras(name, claim_dir)
+    try:
+        for name, comparisons in runnable.items():
+            if progress:
+                print(f"[{name}] {len(comparisons)} comparison(s)", file=sys.stderr, flush=True)
+            run_comparisons(comparisons, store, executor=executor, progress=progress)
+            if extras is not None:
+                claim_dir = out_dir / name
+                claim_dir.mkdir(parents=True, exist_ok=True)
+                extras(name, claim_dir)
+    finally:
+        executor.close()  # one pool of workers for the whole plan, stopped once at the end
     return build_report(out_dir)
 
 

@@ -22,7 +22,7 @@ import json
 import math
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
@@ -251,7 +251,14 @@ def build_run(
         model, spec.lr, **c["optimizer"]["kwargs"]
     )
     hooks = [lookup(HOOKS, h["name"], "hook")(model, **h["kwargs"]) for h in c["hooks"]]
+    for bind in _hook_methods(hooks, "bind"):
+        bind(optimizer)
     return model, loss_fn, optimizer, hooks
+
+
+def _hook_methods(hooks: list[TrainHook], name: str) -> list[Callable[..., Any]]:
+    """The hooks' optional method ``name`` (see :class:`~boostprop.bench.recipes.TrainHook`)."""
+    return [m for h in hooks if callable(m := getattr(h, name, None))]
 
 
 def train_step(
@@ -262,7 +269,8 @@ def train_step(
     xb: torch.Tensor,
     yb: torch.Tensor,
 ) -> torch.Tensor:
-    """One timed training step: forward, backward, optimizer step, then the recipe's hooks.
+    """One timed training step: forward, backward, optimizer step, with the recipe's hooks
+    around them (:class:`~boostprop.bench.recipes.TrainHook` gives the order).
 
     Example:
         >>> data = prepare_data("iris")
@@ -273,9 +281,13 @@ def train_step(
         >>> losses[-1] < losses[0]
         True
     """
+    for transform in _hook_methods(hooks, "train_inputs"):
+        xb = transform(xb)
     optimizer.zero_grad(set_to_none=True)
     loss = loss_fn(model(xb), yb)
     loss.backward()
+    for before_step in _hook_methods(hooks, "before_step"):
+        before_step(xb)
     optimizer.step()
     for hook in hooks:
         hook.after_step(xb)
@@ -334,6 +346,8 @@ def _train(spec: RunSpec) -> dict[str, Any]:
         val_loss, val_acc = evaluate(model, loss_fn, *data.val)
         history["val_loss"].append(val_loss)
         history["val_acc"].append(val_acc)
+        for after_validation in _hook_methods(hooks, "after_validation"):
+            after_validation(epoch, val_loss, val_acc, len(data.val[1]))
         if not math.isfinite(val_loss):
             status = "diverged"
             break

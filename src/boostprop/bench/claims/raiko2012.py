@@ -54,6 +54,8 @@ class Sizes:
 SIZES = PresetTable(
     smoke=Sizes((200, 200), (128, 128), (0, 20), False),
     quick=Sizes((200, 200), (128, 128), (0, 100, 400), False),
+    # standard: provisional (= full) until sized by measurement (issue 14)
+    standard=Sizes((800, 800), (256, 256), (0, 100, 400, 1500), True),
     full=Sizes((800, 800), (256, 256), (0, 100, 400, 1500), True),
 )
 

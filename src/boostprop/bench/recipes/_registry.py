@@ -32,7 +32,19 @@ OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
 
 class TrainHook(Protocol):
-    """Something a recipe runs alongside training (counted in training time)."""
+    """Something a recipe runs alongside training (counted in training time).
+
+    Besides the two methods below, the runner calls these when a hook defines them (each is
+    optional; order within a step: ``train_inputs``, forward, backward, ``before_step``,
+    optimizer step, ``after_step``):
+
+    - ``bind(optimizer)``: once, after the run's optimizer is built (a momentum or lr schedule);
+    - ``train_inputs(x) -> x``: a training batch's inputs as the model is to see them (input
+      noise, for example); ``before_step`` and ``after_step`` get these inputs;
+    - ``before_step(x)``: after the backward pass, before the optimizer step;
+    - ``after_validation(epoch, val_loss, val_acc, n_val)``: after each epoch's validation
+      (``epoch`` counts from 1; a rule that reads validation errors, for example).
+    """
 
     def after_step(self, x: torch.Tensor) -> None:
         """Called after every optimizer step with the step's inputs."""

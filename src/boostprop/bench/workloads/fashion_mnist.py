@@ -21,6 +21,8 @@ register_workload(
         budgets=PresetTable(
             smoke=Budget(2, 64, 2, (1.0,), 0.5, 256, 256, 32),
             quick=Budget(8, 128, 3, LR5, 0.83, 6000, lr_extend_max=1),
+            # standard: provisional (= full) until sized by measurement (issue 14)
+            standard=Budget(20, 128, 5, LR5, 0.885, None, lr_extend_max=3),
             full=Budget(20, 128, 5, LR5, 0.885, None, lr_extend_max=3),
         ),
     )
@@ -34,6 +36,8 @@ register_workload(
         budgets=PresetTable(
             smoke=Budget(2, 64, 2, (1.0,), 0.5, 256, 256, 32),
             quick=Budget(6, 128, 3, LR5, 0.85, 6000, lr_extend_max=1),
+            # standard: provisional (= full) until sized by measurement (issue 14)
+            standard=Budget(15, 128, 5, LR5, 0.905, None, lr_extend_max=3),
             full=Budget(15, 128, 5, LR5, 0.905, None, lr_extend_max=3),
         ),
     )
