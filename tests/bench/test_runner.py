@@ -134,9 +134,9 @@ class _SpyHook:
         self.optimizer: torch.optim.Optimizer | None = None
         model.register_forward_pre_hook(lambda m, args: self.events.append(("forward", args[0])))
 
-    def bind(self, optimizer: torch.optim.Optimizer) -> None:
+    def bind(self, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int) -> None:
         self.optimizer = optimizer
-        self.events.append(("bind", optimizer))
+        self.events.append(("bind", steps_per_epoch, epochs))
 
     def train_inputs(self, x: torch.Tensor) -> torch.Tensor:
         self.events.append(("inputs", x))
@@ -181,7 +181,7 @@ def test_optional_hook_methods_are_called_in_the_documented_order(
     assert rec["status"] == "ok"
     (spy,) = spies
     names = [e[0] for e in spy.events]
-    assert names[0] == "bind" and spy.optimizer is not None
+    assert spy.events[0] == ("bind", n_steps, 2) and spy.optimizer is not None
     assert type(spy.optimizer).__name__ == "Adam"
     # drop the evaluation forwards (those not right after a training batch's train_inputs)
     training = [

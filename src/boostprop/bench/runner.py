@@ -251,8 +251,9 @@ def build_run(
         model, spec.lr, **c["optimizer"]["kwargs"]
     )
     hooks = [lookup(HOOKS, h["name"], "hook")(model, **h["kwargs"]) for h in c["hooks"]]
+    steps_per_epoch = math.ceil(len(data.train[1]) / spec.batch_size)
     for bind in _hook_methods(hooks, "bind"):
-        bind(optimizer)
+        bind(optimizer, steps_per_epoch, spec.epochs)
     return model, loss_fn, optimizer, hooks
 
 

@@ -38,7 +38,8 @@ class TrainHook(Protocol):
     optional; order within a step: ``train_inputs``, forward, backward, ``before_step``,
     optimizer step, ``after_step``):
 
-    - ``bind(optimizer)``: once, after the run's optimizer is built (a momentum or lr schedule);
+    - ``bind(optimizer, steps_per_epoch, epochs)``: once, after the run's optimizer is built
+      (a momentum or learning-rate schedule needs the three);
     - ``train_inputs(x) -> x``: a training batch's inputs as the model is to see them (input
       noise, for example); ``before_step`` and ``after_step`` get these inputs;
     - ``before_step(x)``: after the backward pass, before the optimizer step;
