@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from boostprop.bench.recipes import data_source, dataset_info, get_recipe
+from boostprop.bench.recipes._registry import check_applies
+from boostprop.bench.recipes._tasks import task_metric
 from boostprop.bench.runner import RunSpec, _jsonable
 from boostprop.bench.store import write_json_atomic
 
@@ -75,9 +77,14 @@ class Comparison:
     def __post_init__(self) -> None:
         if not self.recipes:
             raise ValueError("recipes: expected at least one recipe name")
-        if not 0 < self.target <= 1:
+        if not (
+            isinstance(self.target, (int, float))
+            and not isinstance(self.target, bool)
+            and 0 < self.target < math.inf
+        ):
             raise ValueError(
-                f"target: expected a validation accuracy in (0, 1], got {self.target!r}"
+                f"target: expected a positive value of the task's validation metric (an accuracy "
+                f"in (0, 1], a bits/char or an RMSE), got {self.target!r}"
             )
         for name in ("epochs", "batch_size", "seeds"):
             value = getattr(self, name)
@@ -109,6 +116,9 @@ class Comparison:
         object.__setattr__(self, "model_kwargs", _jsonable(dict(self.model_kwargs)))
         if not self.components:  # a new comparison: resolve it from the registries, now
             info = dataset_info(self.dataset)  # clear error for an unknown data set
+            task_metric(info.task).check_target(self.target)
+            for r in recipes:  # a loss that does not apply to the task is refused now
+                check_applies(r, get_recipe(r).loss, info.task, self.dataset)
             comps = {
                 r: get_recipe(r).resolve(self.model, self.model_kwargs, info.input_shape)
                 for r in recipes

@@ -6,12 +6,20 @@ validation is evaluated untimed after every epoch and the test set once at the e
 whose training loss becomes NaN/inf is recorded as ``"diverged"`` rather than raising, so a
 sweep goes on.
 
+A run is judged by its data set's task's metric (:mod:`boostprop.bench.recipes._tasks`):
+accuracy (classification), per-pixel accuracy (segmentation), bits per character (language
+modelling) or RMSE (regression). The record names it (``metric``: name and direction) and holds
+``history["val_metric"]`` per epoch, ``final_val_metric`` and, in a final run, ``test_metric``;
+``epochs_to_target`` is the first epoch whose validation metric meets the target in the metric's
+direction. Tasks with class-index targets also record accuracy (``val_acc``, ``final_val_acc``,
+``test_acc``); segmentation also records the mean IoU (``val_miou``, ``test_miou``).
+
 Example:
     >>> spec = make_spec("softmax-ce+adam", "iris", "mlp", {"widths": [16]}, lr=1e-2, seed=0,
     ...                  epochs=2, batch_size=32, target=0.5)
     >>> record = run(spec)
-    >>> record["status"], len(record["history"]["val_acc"])
-    ('ok', 2)
+    >>> record["status"], len(record["history"]["val_acc"]), record["metric"]["name"]
+    ('ok', 2, 'accuracy')
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from boostprop.bench.environment import environment
@@ -43,12 +52,17 @@ from boostprop.bench.recipes import (
     lookup,
     model_factory,
 )
+from boostprop.bench.recipes._registry import check_applies
+from boostprop.bench.recipes._tasks import ACCURACY_TASKS, task_metric
 
 EVAL_BATCH = 4096
+EVAL_BATCH_DENSE = 128  # samples per evaluation batch of tasks with an output per position/pixel
 # The declared version of the training code (the loop, evaluation, data preparation and what a
 # record holds). It is part of every run's key: bump it with any change that can change a result,
 # and every run is trained again; leave it with a change that cannot.
-TRAINING_CODE_VERSION = 2
+# 3: records name their task's metric (metric, val_metric, final_val_metric, test_metric); integer
+# inputs are no longer standardised; targets are met in the metric's direction.
+TRAINING_CODE_VERSION = 3
 LABELS = ("recipe", "claim", "comparison")  # name a run in a report; not part of what is trained
 COMPONENTS = ("loss", "optimizer", "model", "hooks")
 
@@ -64,7 +78,9 @@ class RunSpec:
     change. ``train_subset`` keeps the first ``n`` training samples of a fixed permutation;
     ``eval_subset`` likewise the first ``n`` validation and test samples; ``phase`` is
     ``"tune"`` (validation only) or ``"final"`` (test at the end); ``recipe``, ``claim`` and
-    ``comparison`` only label the record (they are not part of :meth:`key`).
+    ``comparison`` only label the record (they are not part of :meth:`key`). ``target`` is a
+    value of the data set's task's metric (a validation accuracy in (0, 1], or a positive
+    bits/char or RMSE, met from below); :func:`make_spec` and the run check it against the task.
     """
 
     recipe: str
@@ -94,9 +110,14 @@ class RunSpec:
             raise ValueError(f"seed: expected a non-negative integer, got {self.seed!r}")
         if self.phase not in ("tune", "final"):
             raise ValueError(f"phase: expected 'tune' or 'final', got {self.phase!r}")
-        if self.target is not None and not 0 < self.target <= 1:
+        if self.target is not None and not (
+            isinstance(self.target, (int, float))
+            and not isinstance(self.target, bool)
+            and 0 < self.target < math.inf
+        ):
             raise ValueError(
-                f"target: expected a validation accuracy in (0, 1], got {self.target!r}"
+                f"target: expected a positive value of the task's validation metric (an accuracy "
+                f"in (0, 1], a bits/char or an RMSE), got {self.target!r}"
             )
         for name in ("train_subset", "eval_subset"):
             value = getattr(self, name)
@@ -150,7 +171,11 @@ def make_spec(
         'softmax-ce+sgd'
     """
     info = dataset_info(dataset)
-    components = get_recipe(recipe).resolve(model, model_kwargs or {}, info.input_shape)
+    r = get_recipe(recipe)
+    check_applies(recipe, r.loss, info.task, dataset)
+    if fields.get("target") is not None:
+        task_metric(info.task).check_target(fields["target"])
+    components = r.resolve(model, model_kwargs or {}, info.input_shape)
     return RunSpec(
         recipe=recipe,
         components=components,
@@ -170,13 +195,16 @@ def _jsonable(obj: Any) -> Any:
 
 @dataclass
 class PreparedData:
-    """Train/val/test tensors, standardised with the training set's scalar mean and std."""
+    """Train/val/test tensors of a data set whose task is ``task``: floating-point inputs
+    standardised with the training set's scalar mean and std, integer inputs (token ids, matrix
+    indices) as loaded; targets always as loaded."""
 
     train: tuple[torch.Tensor, torch.Tensor]
     val: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
     n_classes: int
     input_shape: tuple[int, ...]
+    task: str = "classification"
 
 
 def _subset(x: torch.Tensor, y: torch.Tensor, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,37 +224,140 @@ def prepare_data(
 ) -> PreparedData:
     """Load a registered data set once per process (the data are fixed across run seeds).
 
+    Floating-point inputs (images, signals, tabular features; whatever the task) are
+    standardised with the training split's scalar mean and standard deviation. Integer inputs —
+    a language model's token ids, a matrix's (row, column) indices — are identifiers, not
+    measurements, and pass through untouched. Targets are never changed (a regression's RMSE is
+    in the data's own units).
+
     Example:
         >>> data = prepare_data("iris")
         >>> data.n_classes, data.input_shape, abs(float(data.train[0].mean())) < 1e-6
         (3, (4,), True)
+        >>> prepare_data("matrix_completion", 8).train[0].dtype
+        torch.int64
     """
     info = dataset_info(dataset)
     x_tr, y_tr = _subset(*info.load("train", data_seed), train_subset)
     x_va, y_va = _subset(*info.load("val", data_seed), eval_subset)
     x_te, y_te = _subset(*info.load("test", data_seed), eval_subset)
-    mean, std = x_tr.mean(), x_tr.std().clamp_min(1e-8)
-    x_tr, x_va, x_te = ((x - mean) / std for x in (x_tr, x_va, x_te))
+    if x_tr.is_floating_point():
+        mean, std = x_tr.mean(), x_tr.std().clamp_min(1e-8)
+        x_tr, x_va, x_te = ((x - mean) / std for x in (x_tr, x_va, x_te))
     return PreparedData(
-        (x_tr.contiguous(), y_tr), (x_va, y_va), (x_te, y_te), info.n_classes, info.input_shape
+        (x_tr.contiguous(), y_tr),
+        (x_va, y_va),
+        (x_te, y_te),
+        info.n_classes,
+        info.input_shape,
+        info.task,
     )
 
 
 @torch.no_grad()
-def evaluate(
-    model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor
-) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``(x, y)``, in eval mode, in large batches."""
+def measure(
+    model: nn.Module,
+    loss_fn: LossFn,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    task: str = "classification",
+    n_classes: int | None = None,
+) -> dict[str, float]:
+    """What a run records of ``model`` on ``(x, y)`` for ``task``, in eval mode, in large
+    batches: ``loss`` (the training loss's mean per sample), ``metric`` (the task's metric,
+    :func:`~boostprop.bench.recipes._tasks.task_metric`), and ``acc`` for tasks with class-index
+    targets and ``miou`` for segmentation (``n_classes`` is then needed).
+
+    - classification: ``metric`` = ``acc``, the fraction of samples whose argmax over dimension
+      1 is the label;
+    - segmentation: ``metric`` = ``acc``, the fraction of all pixels whose argmax over classes is
+      their label; ``miou`` the mean over classes present in the labels of the split of
+      |pred ∩ label| / |pred ∪ label| (per class, over all its pixels);
+    - language_model: ``metric``, bits per character, the mean over all positions of
+      ``F.cross_entropy`` of the (N, C, T) logits in nats, divided by ln 2 — whatever the
+      training loss, so every recipe is scored on one scale; ``acc`` the next-token accuracy;
+    - regression: ``metric``, the RMSE, sqrt(mean((prediction − y)²)) over the split, of the
+      model's one output per sample.
+
+    Example:
+        >>> model = nn.Linear(2, 1)
+        >>> with torch.no_grad():
+        ...     _ = model.weight.fill_(1.0), model.bias.fill_(0.0)
+        >>> x, y = torch.tensor([[1.0, 0.0], [1.0, 2.0]]), torch.tensor([0.0, 2.0])
+        >>> measure(model, lambda z, t: (z.squeeze(1) - t).pow(2).mean(), x, y, "regression")
+        {'loss': 1.0, 'metric': 1.0}
+    """
+    if len(y) == 0:
+        raise ValueError("evaluate: the split is empty")
     was_training = model.training
     model.eval()
-    total_loss, correct = 0.0, 0
-    for start in range(0, len(y), EVAL_BATCH):
-        xb, yb = x[start : start + EVAL_BATCH], y[start : start + EVAL_BATCH]
+    total_loss, correct, units, nats, sq = 0.0, 0, 0, 0.0, 0.0
+    confusion: torch.Tensor | None = None
+    batch = EVAL_BATCH if task in ("classification", "regression") else EVAL_BATCH_DENSE
+    for start in range(0, len(y), batch):
+        xb, yb = x[start : start + batch], y[start : start + batch]
         out = model(xb)
         total_loss += float(loss_fn(out, yb)) * len(yb)
-        correct += int((out.argmax(dim=1) == yb).sum())
+        if task == "regression":
+            if out.numel() != len(yb):
+                raise ValueError(
+                    f"evaluate: a regression needs one output per sample, got outputs of shape "
+                    f"{tuple(out.shape)} for {len(yb)} targets"
+                )
+            err = out.reshape(len(yb)).double() - yb.double()
+            sq += float(err.pow(2).sum())
+            continue
+        pred = out.argmax(dim=1)
+        correct += int((pred == yb).sum())
+        units += yb.numel()
+        if task == "language_model":
+            nats += float(F.cross_entropy(out, yb, reduction="none").double().sum())
+        elif task == "segmentation":
+            if n_classes is None:
+                raise ValueError("evaluate: segmentation needs n_classes for the mean IoU")
+            counts = torch.bincount(
+                (yb.reshape(-1) * n_classes + pred.reshape(-1)), minlength=n_classes**2
+            ).reshape(n_classes, n_classes)
+            confusion = counts if confusion is None else confusion + counts
     model.train(was_training)
-    return total_loss / len(y), correct / len(y)
+    result: dict[str, float] = {"loss": total_loss / len(y)}
+    if task == "regression":
+        result["metric"] = math.sqrt(sq / len(y))
+        return result
+    result["acc"] = correct / units
+    result["metric"] = nats / units / math.log(2) if task == "language_model" else result["acc"]
+    if confusion is not None:
+        result["miou"] = mean_iou(confusion)
+    return result
+
+
+def mean_iou(confusion: torch.Tensor) -> float:
+    """Mean intersection over union of the classes present in the labels, from a confusion
+    matrix ``confusion[label, prediction]`` of pixel counts.
+
+    Example:
+        >>> mean_iou(torch.tensor([[2, 1, 0], [0, 1, 0], [0, 0, 0]]))  # (2/3 + 1/2) / 2
+        0.5833333333333333
+    """
+    c = confusion.double()
+    tp = c.diagonal()
+    present = c.sum(1) > 0
+    union = c.sum(1) + c.sum(0) - tp
+    return float((tp[present] / union[present]).mean())
+
+
+def evaluate(
+    model: nn.Module,
+    loss_fn: LossFn,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    task: str = "classification",
+    n_classes: int | None = None,
+) -> tuple[float, float]:
+    """Mean loss and the task's metric (accuracy for classification) of ``model`` on
+    ``(x, y)``, in eval mode, in large batches (see :func:`measure`)."""
+    m = measure(model, loss_fn, x, y, task, n_classes)
+    return m["loss"], m["metric"]
 
 
 def build_run(
@@ -242,6 +373,7 @@ def build_run(
         ('MLP', 'SGD', [])
     """
     c = spec.components
+    check_applies(spec.recipe, c["loss"]["name"], data.task, spec.dataset)
     torch.manual_seed(spec.seed)
     model = model_factory(c["model"]["name"])(
         data.input_shape, data.n_classes, **c["model"]["kwargs"]
@@ -311,16 +443,26 @@ def run(spec: RunSpec) -> dict[str, Any]:
 
 def _train(spec: RunSpec) -> dict[str, Any]:
     data = prepare_data(spec.dataset, spec.train_subset, eval_subset=spec.eval_subset)
+    metric = task_metric(data.task)
+    if spec.target is not None:
+        metric.check_target(spec.target)
     model, loss_fn, optimizer, hooks = build_run(spec, data)
     x_tr, y_tr = data.train
     n = len(y_tr)
     gen = torch.Generator().manual_seed(spec.seed)
+    has_acc = data.task in ACCURACY_TASKS
     history: dict[str, list[float]] = {
         "train_loss": [],
         "val_loss": [],
-        "val_acc": [],
+        "val_metric": [],
+        **({"val_acc": []} if has_acc else {}),
+        **({"val_miou": []} if data.task == "segmentation" else {}),
         "train_seconds": [],
     }
+
+    def evaluate_on(split: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+        return measure(model, loss_fn, *split, data.task, data.n_classes)
+
     elapsed, steps, status = 0.0, 0, "ok"
     epochs_to_target: int | None = None
     seconds_to_target: float | None = None
@@ -344,25 +486,41 @@ def _train(spec: RunSpec) -> dict[str, Any]:
         if not math.isfinite(train_loss):
             status = "diverged"
             break
-        val_loss, val_acc = evaluate(model, loss_fn, *data.val)
-        history["val_loss"].append(val_loss)
-        history["val_acc"].append(val_acc)
+        val = evaluate_on(data.val)
+        history["val_loss"].append(val["loss"])
+        history["val_metric"].append(val["metric"])
+        for name in ("acc", "miou"):
+            if f"val_{name}" in history:
+                history[f"val_{name}"].append(val[name])
         for after_validation in _hook_methods(hooks, "after_validation"):
-            after_validation(epoch, val_loss, val_acc, len(data.val[1]))
-        if not math.isfinite(val_loss):
+            after_validation(epoch, val["loss"], val["metric"], len(data.val[1]))
+        if not (math.isfinite(val["loss"]) and math.isfinite(val["metric"])):
             status = "diverged"
             break
-        if epochs_to_target is None and spec.target is not None and val_acc >= spec.target:
+        if (
+            epochs_to_target is None
+            and spec.target is not None
+            and metric.meets(val["metric"], spec.target)
+        ):
             epochs_to_target, seconds_to_target = epoch, elapsed
+    ok = status == "ok" and bool(history["val_metric"])
     result: dict[str, Any] = {
         "status": status,
+        "metric": metric.to_dict(),
         "history": history,
         "epochs_to_target": epochs_to_target,
         "seconds_to_target": seconds_to_target,
-        "final_val_acc": history["val_acc"][-1] if history["val_acc"] and status == "ok" else None,
+        "final_val_metric": history["val_metric"][-1] if ok else None,
         "step_seconds": elapsed / max(steps, 1),
         "n_train": n,
     }
+    if has_acc:
+        result["final_val_acc"] = history["val_acc"][-1] if ok else None
     if spec.phase == "final" and status == "ok":
-        result["test_loss"], result["test_acc"] = evaluate(model, loss_fn, *data.test)
+        test = evaluate_on(data.test)
+        result["test_loss"], result["test_metric"] = test["loss"], test["metric"]
+        if has_acc:
+            result["test_acc"] = test["acc"]
+        if "miou" in test:
+            result["test_miou"] = test["miou"]
     return result

@@ -43,8 +43,12 @@ class TrainHook(Protocol):
     - ``train_inputs(x) -> x``: a training batch's inputs as the model is to see them (input
       noise, for example); ``before_step`` and ``after_step`` get these inputs;
     - ``before_step(x)``: after the backward pass, before the optimizer step;
-    - ``after_validation(epoch, val_loss, val_acc, n_val)``: after each epoch's validation
+    - ``after_validation(epoch, val_loss, val_metric, n_val)``: after each epoch's validation
       (``epoch`` counts from 1; a rule that reads validation errors, for example).
+      ``val_metric`` is the data set's task's validation metric
+      (:func:`~boostprop.bench.recipes._tasks.task_metric`): the accuracy for classification
+      (so ``val_acc`` there), the pixel accuracy for segmentation, bits per character for a
+      language model, the RMSE for a regression.
     """
 
     def after_step(self, x: torch.Tensor) -> None:
@@ -63,6 +67,11 @@ HookFactory = Callable[..., TrainHook]
 LOSSES: dict[str, LossFactory] = {}
 OPTIMIZERS: dict[str, OptimizerFactory] = {}
 HOOKS: dict[str, HookFactory] = {}
+#: loss name -> the data-set tasks it applies to (:data:`boostprop.data.TASKS`). A loss that is
+#: not listed takes class scores on dimension 1 and class-index targets, (N, C, ...) against
+#: (N, ...): it applies to :data:`CLASS_TASKS`. A regression loss lists ``("regression",)``.
+LOSS_TASKS: dict[str, tuple[str, ...]] = {}
+CLASS_TASKS = ("classification", "segmentation", "language_model")
 # how many leading positional parameters of a factory are not part of a run's specification
 SKIP = {"loss": 1, "optimizer": 2, "hook": 1, "model": 2}
 
@@ -95,6 +104,36 @@ def lookup(registry: Mapping[str, Any], name: str, what: str) -> Any:
         return registry[name]
     except KeyError:
         raise ValueError(f"{what}: expected one of {sorted(registry)}, got {name!r}") from None
+
+
+def loss_tasks(loss: str) -> tuple[str, ...]:
+    """The tasks the registered ``loss`` applies to (see :data:`LOSS_TASKS`).
+
+    Example:
+        >>> loss_tasks("softmax-ce")
+        ('classification', 'segmentation', 'language_model')
+    """
+    return LOSS_TASKS.get(loss, CLASS_TASKS)
+
+
+def check_applies(recipe: str, loss: str, task: str, dataset: str = "") -> None:
+    """Raise a clear error when ``recipe``'s ``loss`` does not apply to ``task`` (a
+    classification loss on a regression, say): at plan time, before anything is trained.
+
+    Example:
+        >>> check_applies("softmax-ce+adam", "softmax-ce", "language_model")  # applies
+        >>> check_applies("softmax-ce+adam", "softmax-ce", "regression")
+        Traceback (most recent call last):
+        ...
+        ValueError: recipe: 'softmax-ce+adam' trains the loss 'softmax-ce', which applies to classification, segmentation, language_model, not to the task 'regression'
+    """
+    applies = loss_tasks(loss)
+    if task not in applies:
+        where = f" of the data set {dataset!r}" if dataset else ""
+        raise ValueError(
+            f"recipe: {recipe!r} trains the loss {loss!r}, which applies to "
+            f"{', '.join(applies)}, not to the task {task!r}{where}"
+        )
 
 
 def model_factory(name: str) -> Callable[..., nn.Module]:

@@ -35,21 +35,36 @@ def softmax_ce(n_classes: int, label_smoothing: float = 0.0) -> LossFn:
     return loss
 
 
+def _one_hot(y: torch.Tensor, n_classes: int, like: torch.Tensor) -> torch.Tensor:
+    """One-hot targets with the classes on dimension 1, like class scores (N, C, ...)."""
+    return F.one_hot(y, n_classes).movedim(-1, 1).to(like.dtype)
+
+
 def linear_mse(n_classes: int) -> LossFn:
-    """½‖z − onehot(y)‖² per sample, so that δ = z − t (Øland et al.'s linear baseline)."""
+    """½‖z − onehot(y)‖² per sample, so that δ = z − t (Øland et al.'s linear baseline).
+
+    Class scores are on dimension 1, (N, C) or (N, C, ...) against targets (N, ...); the sum
+    over classes is averaged over samples (and positions).
+
+    Example:
+        >>> z = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+        >>> float(linear_mse(2)(z, torch.tensor([0, 1])))  # (0 + 1) / 2 per sample, halved
+        0.25
+    """
 
     def loss(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        t = F.one_hot(y, n_classes).to(z.dtype)
+        t = _one_hot(y, n_classes, z)
         return 0.5 * (z - t).pow(2).sum(dim=1).mean()
 
     return loss
 
 
 def sigmoid_bce(n_classes: int) -> LossFn:
-    """Per-class sigmoid outputs with binary cross-entropy, summed over classes."""
+    """Per-class sigmoid outputs with binary cross-entropy, summed over classes (dimension 1 of
+    (N, C) or (N, C, ...) scores) and averaged over samples (and positions)."""
 
     def loss(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        t = F.one_hot(y, n_classes).to(z.dtype)
+        t = _one_hot(y, n_classes, z)
         return F.binary_cross_entropy_with_logits(z, t, reduction="none").sum(dim=1).mean()
 
     return loss
