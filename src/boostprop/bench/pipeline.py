@@ -128,17 +128,23 @@ def run_plan(
     }
     store = ResultsStore(out_dir / RUNS_FILE)
     executor = executor or LocalExecutor()
+    everything = [c for comparisons in runnable.values() for c in comparisons]
     try:
-        for name, comparisons in runnable.items():
-            if progress:
-                print(f"[{name}] {len(comparisons)} comparison(s)", file=sys.stderr, flush=True)
-            run_comparisons(comparisons, store, executor=executor, progress=progress)
-            if extras is not None:
-                claim_dir = out_dir / name
-                claim_dir.mkdir(parents=True, exist_ok=True)
-                extras(name, claim_dir)
+        if progress:
+            counts = ", ".join(f"{name} {len(cs)}" for name, cs in runnable.items())
+            print(f"[runs] {len(everything)} comparison(s): {counts}", file=sys.stderr, flush=True)
+        # every claim's comparisons in one sweep: each tuning round and the final seeds are one
+        # batch for the workers, so they wait for the slowest run a few times, not per claim
+        run_comparisons(everything, store, executor=executor, progress=progress)
     finally:
         executor.close()  # one pool of workers for the whole plan, stopped once at the end
+    if extras is not None:
+        for name in runnable:
+            if progress:
+                print(f"[{name}] extra experiments", file=sys.stderr, flush=True)
+            claim_dir = out_dir / name
+            claim_dir.mkdir(parents=True, exist_ok=True)
+            extras(name, claim_dir)
     return build_report(out_dir)
 
 
