@@ -96,7 +96,10 @@ class Claim(Generic[S]):
     sizes), and its extra experiments. A claim may also declare the paper's own protocol:
     ``paper_arms`` (comparisons run as the paper ran them), ``paper_judge`` (its verdict rule
     there, ``judge`` by default) and ``paper_protocol`` (what the paper did and how it departs
-    from the tuned-baselines protocol); the report shows both verdicts side by side."""
+    from the tuned-baselines protocol); the report shows both verdicts side by side. A claim
+    whose paper protocol is an extra experiment rather than comparisons sets ``paper_extra``
+    instead of ``paper_arms``: whether a preset runs it, from that preset's sizes of the claim as
+    the plan records them (plain data); ``paper_judge`` then judges from the claim's folder."""
 
     name: str
     paper: str
@@ -112,6 +115,7 @@ class Claim(Generic[S]):
     paper_judge: VerdictRule | None = None
     paper_protocol: str = ""
     baselines: tuple[str, ...] = BASELINE_RECIPES  # the references its rule compares against
+    paper_extra: Callable[[Any], bool] | None = None
 
     def comparisons(self, preset: Preset, protocol: str | None = "tuned") -> list[Comparison]:
         """The claim's comparisons under ``preset`` for ``protocol`` (``None``: both),
@@ -155,6 +159,25 @@ class Claim(Generic[S]):
         final runs is inconclusive (:func:`~boostprop.bench.verdicts.judge_with_baselines`)."""
         rule = self.paper_judge if protocol == "paper" and self.paper_judge else self.judge
         return judge_with_baselines(rule, summaries, out_dir, self.baselines)
+
+    def paper_extra_planned(self, plan: Mapping[str, Any]) -> bool | None:
+        """For a claim with ``paper_extra``: whether ``plan`` (a results folder's plan) runs the
+        paper's protocol, from the sizes it records for this claim; ``None`` for other claims.
+
+        Example:
+            >>> c = Claim(name="demo", paper="Demo", statement="s", rule="r", rank=99,
+            ...           sizes=PresetTable.same(("figure2",)), arms=lambda sizes: [],
+            ...           judge=lambda summaries, out_dir: Verdict("inconclusive", "demo"),
+            ...           paper_extra=lambda sizes: "figure2" in sizes)
+            >>> c.paper_extra_planned({"preset": {"claims": {"demo": ["figure2"]}}})
+            True
+            >>> c.paper_extra_planned({"preset": {"claims": {}}})
+            False
+        """
+        if self.paper_extra is None:
+            return None
+        sizes = ((plan.get("preset") or {}).get("claims") or {}).get(self.name)
+        return sizes is not None and bool(self.paper_extra(sizes))
 
     def extra_context(
         self, preset: Preset, out_dir: Path, *, jobs: int = 1, progress: bool = True

@@ -6,14 +6,17 @@ Per setting (the paper's synthetic teacher task, tabular sets, a Fashion-MNIST c
 full preset): the convex two-layer solution over a sampled dictionary (certified by its duality
 gap), the convex three-layer method (random first layer), and the four STE variants trained on
 exactly the convex objective, over seeds. Results go to ``<claim folder>/<setting>.json`` as
-each setting finishes.
+each setting finishes, with the setting's fields: a file whose fields differ from the setting's
+(or that predates them) is run again, so a folder resumes by content, not by file name.
 
 ``FIGURE2`` is the paper's Figure 2 (top row) as the official code (pilancilab/Threshold-networks,
 ``main.ipynb``) runs it: the teacher with a first-layer bias, the three-layer convex method with a
 random first layer of width 1000 and both reconstructions (Convex-PI, Convex-SVM with
 ``SVC(kernel="linear", C=1)``), and the four STE variants as bias-free three-layer networks of
 hidden widths (1000, n) on [X, 1], in float32, trained on the official code's loss. See
-docs/convex_threshold.md, "Paper protocol (Figure 2)".
+docs/convex_threshold.md, "Paper protocol (Figure 2)". The settings named in
+``ConvexVsSTE(paper=...)`` are the claim's paper protocol: their files say so
+(``"protocol": "paper"``) and also hold every test point's outcome for a paired comparison.
 
 Example:
     >>> Setting("wine", "wine").n_patterns
@@ -24,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -37,6 +41,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from boostprop._threads import one_thread_if
 from boostprop.bench.document import Block, Heading, Image, Paragraph, Table
 from boostprop.bench.extras import ExtraContext
 from boostprop.bench.plots import new_axes, save_figure
@@ -220,8 +225,36 @@ def _with_ones(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, torch.ones(x.shape[0], 1, dtype=x.dtype)], dim=1)
 
 
-def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
-    """Convex (2- and 3-layer) and the STE variants on one setting, over seeds."""
+def _outcomes(out: torch.Tensor, y: torch.Tensor) -> str:
+    """Each test point's outcome as a string, ``"1"`` correct and ``"0"`` wrong (the same rule as
+    :func:`_accuracy`), for paired comparisons on the same test points.
+
+    Example:
+        >>> _outcomes(torch.tensor([0.5, 0.0, -2.0]), torch.tensor([1.0, -1.0, -1.0]))
+        '101'
+    """
+    if y.ndim == 1:
+        right = torch.where(out >= 0, 1.0, -1.0).to(y.dtype) == torch.sign(y)
+    else:
+        right = out.argmax(1) == y.argmax(1)
+    return "".join("1" if r else "0" for r in right.tolist())
+
+
+def setting_fields(s: Setting) -> dict[str, Any]:
+    """``s``'s fields as its results file stores them (JSON data: tuples become lists).
+
+    Example:
+        >>> setting_fields(FIGURE2)["ste_widths"]
+        [1000, 100]
+    """
+    fields: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(s)))
+    return fields
+
+
+def run_setting(s: Setting, progress: bool = True, outcomes: bool = False) -> dict[str, Any]:
+    """Convex (2- and 3-layer) and the STE variants on one setting, over seeds. With
+    ``outcomes``, the three-layer convex and STE records also hold each test point's outcome
+    (``"test_outcomes"``, see :func:`_outcomes`) of the final network."""
     x_tr, y_tr, x_te, y_te, n_classes = load_setting(s)
     n = x_tr.shape[0]
     beta = 1e-3 * n
@@ -277,6 +310,7 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
             )
             seconds = time.perf_counter() - start
             with torch.no_grad():
+                test_out = three.network(x_te)
                 convex3.append(
                     {
                         "seed": seed,
@@ -288,9 +322,11 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
                         "n_neurons": three.n_neurons,
                         "seconds": seconds,
                         "train_acc": _accuracy(three.network(x_tr), y_tr),
-                        "test_acc": _accuracy(three.network(x_te), y_te),
+                        "test_acc": _accuracy(test_out, y_te),
                     }
                 )
+                if outcomes:
+                    convex3[-1]["test_outcomes"] = _outcomes(test_out, y_te)
             bar.update()
         for depth, variant in itertools.product(s.ste_depths, STE_VARIANTS):
             r = train_ste(
@@ -308,26 +344,31 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
                 X_test=sx_te,
                 y_test=sy_te,
             )
-            ste.append(
-                {
-                    "variant": variant,
-                    "depth": depth,
-                    "seed": seed,
-                    "final_objective": r.final_objective,
-                    "objective": r.objective[:: max(1, len(r.objective) // 200)],
-                    "seconds": r.seconds[:: max(1, len(r.seconds) // 200)],
-                    "test_accuracy": r.test_accuracy[:: max(1, len(r.test_accuracy) // 200)],
-                    "train_accuracy": r.train_accuracy[:: max(1, len(r.train_accuracy) // 200)],
-                    "total_seconds": r.seconds[-1] if r.seconds else float("nan"),
-                    "converged_seconds": _converged_seconds(r.objective, r.seconds),
-                    "train_acc": r.train_accuracy[-1] if r.train_accuracy else float("nan"),
-                    "test_acc": r.test_accuracy[-1] if r.test_accuracy else float("nan"),
-                }
-            )
+            record: dict[str, Any] = {
+                "variant": variant,
+                "depth": depth,
+                "seed": seed,
+                "final_objective": r.final_objective,
+                "objective": r.objective[:: max(1, len(r.objective) // 200)],
+                "seconds": r.seconds[:: max(1, len(r.seconds) // 200)],
+                "test_accuracy": r.test_accuracy[:: max(1, len(r.test_accuracy) // 200)],
+                "train_accuracy": r.train_accuracy[:: max(1, len(r.train_accuracy) // 200)],
+                "total_seconds": r.seconds[-1] if r.seconds else float("nan"),
+                "converged_seconds": _converged_seconds(r.objective, r.seconds),
+                "train_acc": r.train_accuracy[-1] if r.train_accuracy else float("nan"),
+                "test_acc": r.test_accuracy[-1] if r.test_accuracy else float("nan"),
+            }
+            if outcomes:
+                # the final network on the test points, on one thread as train_ste evaluates it
+                small = sx_tr.shape[0] * sum(r.network.widths) < 2_000_000
+                with torch.no_grad(), one_thread_if(small):
+                    record["test_outcomes"] = _outcomes(r.network(sx_te), sy_te)
+            ste.append(record)
             bar.update()
     bar.close()
     return {
         "setting": s.name,
+        "setting_fields": setting_fields(s),
         "dataset": s.dataset,
         "n_train": n,
         "n_test": int(x_te.shape[0]),
@@ -346,37 +387,71 @@ def run_setting(s: Setting, progress: bool = True) -> dict[str, Any]:
     }
 
 
+PROTOCOLS = ("tuned", "paper")
+
+
+@dataclass(frozen=True)
 class ConvexVsSTE:
-    """The convex-vs-STE experiment over the settings a preset lists (``ctx.sizes``)."""
+    """The convex-vs-STE experiment over the settings a preset lists (``ctx.sizes``). The
+    settings named in ``paper`` are the claim's paper protocol (judged by its own rule): their
+    files are marked ``"protocol": "paper"`` and hold each test point's outcome; the others are
+    the claim's main protocol (``"tuned"``, the name the harness gives it, although the STE
+    baselines follow the paper's fixed optimiser settings in both).
+
+    Example:
+        >>> ConvexVsSTE(paper=("figure2",)).protocol(FIGURE2)
+        'paper'
+    """
+
+    paper: tuple[str, ...] = ()
+
+    def protocol(self, s: Setting) -> str:
+        """``"paper"`` for a setting named in ``paper``, else ``"tuned"``."""
+        return "paper" if s.name in self.paper else "tuned"
+
+    def is_done(self, s: Setting, path: Path) -> bool:
+        """Whether ``path`` holds ``s``'s finished results: the file exists and records the same
+        protocol and setting fields (a file written before fields were recorded does not)."""
+        if not path.exists():
+            return False
+        res = json.loads(path.read_text())
+        return res.get("protocol", "tuned") == self.protocol(s) and res.get(
+            "setting_fields"
+        ) == setting_fields(s)
 
     def run(self, ctx: ExtraContext) -> None:
-        """Solve every setting of ``ctx.sizes`` not in the claim's folder yet."""
+        """Solve every setting of ``ctx.sizes`` whose results the claim's folder does not hold
+        yet (by content: see :meth:`is_done`)."""
         for s in ctx.sizes:
             path = ctx.out_dir / f"{s.name}.json"
-            if path.exists():
+            if self.is_done(s, path):
                 continue  # finished earlier: resume
             if s.dataset == "fashion_pair" and not get_dataset("fashion_mnist").is_available():
                 (ctx.out_dir / "skipped.txt").write_text(
                     f"{s.name}: Fashion-MNIST is not available\n"
                 )
                 continue
-            write_json_atomic(path, run_setting(s, progress=ctx.progress))
+            paper = self.protocol(s) == "paper"
+            res = run_setting(s, progress=ctx.progress, outcomes=paper)
+            write_json_atomic(path, {**res, "protocol": self.protocol(s)})
 
     @staticmethod
-    def results(out_dir: Path) -> list[dict[str, Any]]:
-        """The finished settings' results."""
-        return (
-            [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))]
-            if out_dir.exists()
-            else []
-        )
+    def results(out_dir: Path, protocol: str = "tuned") -> list[dict[str, Any]]:
+        """The finished settings' results of ``protocol`` (``"tuned"``, the claim's main
+        protocol, or ``"paper"``); a file without a protocol is ``"tuned"``."""
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol: expected one of {PROTOCOLS}, got {protocol!r}")
+        if not out_dir.exists():
+            return []
+        found = (json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json")))
+        return [r for r in found if r.get("protocol", "tuned") == protocol]
 
     def blocks(self, out_dir: Path, figures: Path) -> list[Block]:
-        """Tables and plots of every finished setting."""
+        """Tables and plots of every finished setting (the main protocol's, then the paper's)."""
         blocks: list[Block] = []
         if (out_dir / "skipped.txt").exists():
             blocks.append(Paragraph(f"Skipped: {(out_dir / 'skipped.txt').read_text().strip()}"))
-        for res in self.results(out_dir):
+        for res in self.results(out_dir) + self.results(out_dir, "paper"):
             name = res["setting"]
             paper = res.get("ste_objective", "convex") == "paper"
             rows = [_row("convex 2-layer", res["convex"], "objective")]
@@ -416,7 +491,12 @@ class ConvexVsSTE:
             )
             gap_text = f"{max(gaps):.1e}" if gaps else "–"
             blocks += [
-                Heading(f"Threshold networks: {name}", 3, anchor=f"ergen2023-{name}"),
+                Heading(
+                    f"Threshold networks: {name}"
+                    + (" (the paper's protocol)" if res.get("protocol") == "paper" else ""),
+                    3,
+                    anchor=f"ergen2023-{name}",
+                ),
                 Paragraph(
                     f"n = {res['n_train']} training / {res['n_test']} test samples, {res['n_classes']} "
                     f"classes, β = 1e-3·n = {res['beta']:g}; STE: widths {width_text},{bias_text} "

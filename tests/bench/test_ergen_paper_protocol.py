@@ -1,6 +1,8 @@
 """The Figure 2 protocol of Ergen et al. 2023 (``bench.extras.ergen_convex.FIGURE2``): its settings
 are the official code's (pilancilab/Threshold-networks, main.ipynb), the defaults of ``Setting``
-are the presets' protocol, and a miniature of the protocol runs end to end and reports."""
+are the presets' protocol, and a miniature of the protocol runs end to end, records each test
+point's outcome (what the claim's paper rule pairs) and reports. Its verdict rule is tested in
+test_ergen_paper.py."""
 
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def test_a_miniature_of_figure2_runs_and_reports(tmp_path: Path) -> None:
     mini = dataclasses.replace(
         FIGURE2, name="mini", n_patterns=100, convex3_width=300, ste_widths=(40, 100), ste_epochs=3
     )
-    res = run_setting(mini, progress=False)
+    res = run_setting(mini, progress=False, outcomes=True)
     assert [c["second_layer"] for c in res["convex3"]] == ["pi", "svm"]
     assert all(c["width"] == 300 and c["exact"] for c in res["convex3"])
     for c in res["convex3"]:
@@ -87,6 +89,13 @@ def test_a_miniature_of_figure2_runs_and_reports(tmp_path: Path) -> None:
     assert all(len(r["objective"]) == 3 and np.isfinite(r["final_objective"]) for r in res["ste"])
     assert (res["ste_objective"], res["ste_bias"], res["teacher_bias"]) == ("paper", False, True)
     assert res["ste_widths"] == {"3": (40, 100)}
+    # the recorded outcomes are the final networks' on the 2,000 test points: their mean is the
+    # test accuracy (for STE, the one train_ste recorded after its last step)
+    for r in res["convex3"] + res["ste"]:
+        assert len(r["test_outcomes"]) == 2000 and set(r["test_outcomes"]) <= {"0", "1"}
+        assert r["test_outcomes"].count("1") / 2000 == pytest.approx(r["test_acc"], abs=1e-12)
+    assert "test_outcomes" not in res["convex"][0]  # the two-layer Lasso is not in the figure
+    assert res["setting_fields"]["ste_widths"] == [40, 100]
     # the official loss at the first epoch, recomputed: with the init of seed 0 on [X, 1]
     from boostprop.convex import STENetwork
 
