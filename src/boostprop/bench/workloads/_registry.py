@@ -41,9 +41,13 @@ class Budget:
     lr_factors: tuple[float, ...]
     target: float
     train_subset: int | None = None
-    eval_subset: int | None = None  # validation/test samples (smoke only: all otherwise)
+    # validation/test samples (all when None): smoke, and the expensive models' standard budgets
+    eval_subset: int | None = None
     max_width: int | None = None  # hidden widths capped at this (smoke only)
     lr_extend_max: int = 0  # extra learning rates per direction at a grid edge (bench.sweep)
+    # the model's keywords under this preset, over the workload's (a smaller model for a preset
+    # that cannot afford the workload's own; an arm's model_kwargs replace both)
+    model_kwargs: Mapping[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,15 @@ class Workload:
         epochs: int | None = None,
     ) -> Comparison:
         """The comparison of ``recipes`` on this workload under ``preset`` (``model_kwargs``
-        replace the workload's; hidden widths are capped by the preset's ``max_width``;
+        replace the workload's and the budget's; otherwise the budget's ``model_kwargs`` update
+        the workload's; hidden widths are capped by the preset's ``max_width``;
         ``lr_factors``, ``batch_size`` and ``epochs`` replace the budget's, for a paper's fixed
         protocol)."""
         b = self.budgets[preset]
-        kwargs = dict(self.model_kwargs if model_kwargs is None else model_kwargs)
+        if model_kwargs is None:
+            kwargs = {**self.model_kwargs, **(b.model_kwargs or {})}
+        else:
+            kwargs = dict(model_kwargs)
         widths = kwargs.get("widths")
         if b.max_width is not None and isinstance(widths, (list, tuple)):
             kwargs["widths"] = [min(int(w), b.max_width) for w in widths]
