@@ -229,10 +229,36 @@ def _callable_path(obj: str | Callable[..., Any], what: str) -> str:
     return f"{module}:{name}"
 
 
-def check_model(comparison: Comparison, input_shape: Sequence[int], n_classes: int) -> None:
-    """Build every recipe's model once and run it on two zero samples, so that a model function
-    that returns something else, or outputs the wrong number of classes, fails now with a clear
-    error rather than in every run."""
+def expected_output(task: str, input_shape: Sequence[int], n_classes: int) -> tuple[int, ...]:
+    """The output shape of a model on two samples of ``task``'s inputs: class scores (2, C) for
+    classification, per-pixel scores (2, C, H, W) for segmentation, per-position next-token
+    scores (2, C, T) for a language model, one value per sample (2, 1) for a regression.
+
+    Example:
+        >>> expected_output("language_model", (128,), 256)
+        (2, 256, 128)
+    """
+    shape = tuple(input_shape)
+    if task == "segmentation":
+        return (2, n_classes, *shape[1:])
+    if task == "language_model":
+        return (2, n_classes, *shape)
+    if task == "regression":
+        return (2, 1)
+    return (2, n_classes)
+
+
+def check_model(
+    comparison: Comparison,
+    input_shape: Sequence[int],
+    n_classes: int,
+    task: str = "classification",
+    integer_inputs: bool = False,
+) -> None:
+    """Build every recipe's model once and run it on two zero samples (int64 zeros for
+    ``integer_inputs``: token ids, indices), so that a model function that returns something
+    else, or outputs the wrong shape for ``task`` (:func:`expected_output`), fails now with a
+    clear error rather than in every run."""
     import torch
     from torch import nn
 
@@ -254,13 +280,18 @@ def check_model(comparison: Comparison, input_shape: Sequence[int], n_classes: i
                 f"model: {m['name']} must return a torch.nn.Module, got {type(net).__name__}"
             )
         net.eval()
+        dtype = torch.int64 if integer_inputs else torch.float32
         with torch.no_grad():
-            out = net(torch.zeros(2, *input_shape))
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_classes):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            out = net(torch.zeros(2, *input_shape, dtype=dtype))
+        want = expected_output(task, input_shape, n_classes)
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else None
+        if got != want and not (task == "regression" and got == (2,)):
+            shape = got if got is not None else type(out).__name__
+            what = "logits" if task != "regression" else "one value per sample"
             raise ValueError(
                 f"model: {m['name']} (recipe {recipe}) must map (N, *{tuple(input_shape)}) to "
-                f"logits (N, {n_classes}); on 2 samples it gave {shape}"
+                f"{what} (N, {', '.join(map(str, want[1:]))}) for the task {task!r}; on 2 "
+                f"samples it gave {shape}"
             )
 
 
@@ -328,7 +359,9 @@ def compare(
     )
     if not info.is_available():
         raise ValueError(f"data: {data_name} is not available ({info.location()})")
-    check_model(comparison, info.input_shape, info.n_classes)
+    x_train, _ = info.load("train", 0) if info.task != "classification" else (None, None)
+    integer = x_train is not None and not x_train.is_floating_point()
+    check_model(comparison, info.input_shape, info.n_classes, info.task, integer)
     # the comparison's id is a digest of what it compares, so --extend can add variants
     content = {k: v for k, v in comparison.to_dict().items() if k not in ("id", "title")}
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
@@ -381,6 +414,8 @@ def compare(
                 if len(r.seconds_to_target.values)
                 else None,
                 "test_acc_mean": r.test_acc_mean if r.test_acc.size else None,
+                "metric": r.metric.name,
+                "test_metric_mean": r.test_metric_mean if r.test_metric.size else None,
                 "ms_per_step": 1000 * r.step_seconds if math.isfinite(r.step_seconds) else None,
             }
         )

@@ -40,7 +40,11 @@ from boostprop.bench.store import write_json_atomic
 PLAN_FILE, RUNS_FILE = "plan.json", "runs.jsonl"
 PLAN_FORMAT = 2  # format 1 (boostprop ≤ 0.1 sessions) named recipes without their content
 TUNE_SEED = 0
-TUNE_METRICS = ("epochs_to_target", "final_val_acc")
+# how tuning ranks a comparison's learning rates (boostprop.bench.sweep): by epochs to target
+# (ties: the final validation metric), or by the final validation metric in its direction;
+# "final_val_acc" is that metric's name in plans written before tasks had their own metric
+# (the same rule: the accuracy for classification, bits/char for a language model, ...)
+TUNE_METRICS = ("epochs_to_target", "final_val_metric", "final_val_acc")
 
 
 @dataclass(frozen=True)

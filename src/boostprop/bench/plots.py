@@ -1,4 +1,5 @@
-"""Plots of a comparison: validation accuracy (%) vs epoch (median with an interquartile band
+"""Plots of a comparison: the validation metric (accuracy in %, or bits/char, RMSE in their
+units; :class:`~boostprop.bench.recipes._tasks.Metric`) vs epoch (median with an interquartile band
 over seeds) and vs training seconds (every run's own line and the median interpolated onto one
 time grid), time-to-target bars (median with IQR whiskers, misses marked), and performance
 profiles across workloads (Dolan & Moré 2002; MLCommons AlgoPerf).
@@ -26,6 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from boostprop.bench.recipes._tasks import ACCURACY, Metric
 from boostprop.bench.stats import (
     TimeToTarget,
     curve_quantiles,
@@ -42,11 +44,14 @@ def curves_figure(
     times: Mapping[str, Curves] | None,
     *,
     xlabel: str,
-    ylabel: str = "validation accuracy (%)",
+    ylabel: str | None = None,
     target: float | None = None,
     title: str = "",
+    metric: Metric = ACCURACY,
 ) -> Figure:
-    """Validation curves per recipe, accuracies (fractions in ``curves``) drawn in %.
+    """Validation curves per recipe of ``metric`` (accuracy by default): a fraction (an
+    accuracy in ``curves``) is drawn in %, another metric in its units; ``ylabel`` defaults to
+    the metric's axis label.
 
     Against epochs (``times`` is ``None``): the median over seeds with an interquartile band
     (every run is measured at the same epochs). Against training seconds (``times`` gives each
@@ -63,12 +68,13 @@ def curves_figure(
         [('a/run0', [1.0, 2.0]), ('a/run1', [1.5, 3.0])]
     """
     fig, ax = new_axes()
+    k = metric.scale
     for name, runs in curves.items():
         kept = [i for i, r in enumerate(runs) if len(r)]
         if not kept:
             continue
         if times is None:
-            pct = [100 * np.asarray(runs[i], dtype=float) for i in kept]
+            pct = [k * np.asarray(runs[i], dtype=float) for i in kept]
             s = curve_quantiles(pct)
             x, med, lo, hi = s.x, s.median, s.q25, s.q75
             thin = s.count < (len(pct) + 1) // 2  # most runs have stopped (diverged)
@@ -82,7 +88,7 @@ def curves_figure(
         for i in kept:
             r = np.asarray(runs[i], dtype=float)
             t = np.asarray(times[name][i], dtype=float)[: len(r)]
-            pairs.append((t, 100 * r[: len(t)]))
+            pairs.append((t, k * r[: len(t)]))
         color = None
         for i, (t, y) in zip(kept, pairs, strict=True):
             (run_line,) = ax.plot(
@@ -105,13 +111,14 @@ def curves_figure(
         (line,) = ax.plot(x, med, label=name, lw=1.8, color=color)
         line.set_gid(f"{name}/median")
     if target is not None:
-        ax.axhline(100 * target, color="k", ls="--", lw=0.8, label=f"target {100 * target:.1f}%")
+        shown = f"{100 * target:.1f}%" if metric.fraction else f"{target:.4g} {metric.units}"
+        ax.axhline(k * target, color="k", ls="--", lw=0.8, label=f"target {shown.strip()}")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(metric.axis_label if ylabel is None else ylabel)
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower right" if metric.higher_is_better else "upper right")
     return fig
 
 
@@ -121,12 +128,15 @@ def plot_curves(
     path: Path,
     *,
     xlabel: str,
-    ylabel: str = "validation accuracy (%)",
+    ylabel: str | None = None,
     target: float | None = None,
     title: str = "",
+    metric: Metric = ACCURACY,
 ) -> None:
     """Write :func:`curves_figure` of the runs to ``path``."""
-    fig = curves_figure(curves, times, xlabel=xlabel, ylabel=ylabel, target=target, title=title)
+    fig = curves_figure(
+        curves, times, xlabel=xlabel, ylabel=ylabel, target=target, title=title, metric=metric
+    )
     save_figure(fig, path)
 
 

@@ -40,6 +40,7 @@ from boostprop.bench.plan import (
 )
 from boostprop.bench.plots import plot_curves, plot_performance_profile, plot_time_to_target
 from boostprop.bench.presets import Preset
+from boostprop.bench.recipes._tasks import ACCURACY, Metric, val_metric_history
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.summary import ComparisonSummary, RecipeSummary, summarize_comparison
 from boostprop.bench.sweep import select_learning_rates, tuning_specs
@@ -58,11 +59,37 @@ def _fmt_ttt(r: RecipeSummary, unit: str) -> str:
     return f"{t.median:{digits}} [{lo:{digits}}, {hi:{digits}}]{miss}"
 
 
-def _fmt_acc(r: RecipeSummary) -> str:
-    if not r.test_acc.size:
+def _fmt_metric(r: RecipeSummary) -> str:
+    """Mean test metric with its 95% interval, in the metric's display units (% for an
+    accuracy; bits/char or RMSE with three decimals)."""
+    if not r.test_metric.size:
         return "–"
-    lo, hi = r.test_acc_ci()
-    return f"{100 * r.test_acc_mean:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]"
+    lo, hi = r.test_metric_ci()
+    k, d = r.metric.scale, 2 if r.metric.fraction else 3
+    return f"{k * r.test_metric_mean:.{d}f} [{k * lo:.{d}f}, {k * hi:.{d}f}]"
+
+
+def metric_heading(metric: Metric) -> str:
+    """The recipe table's column of the test metric: ``"test acc % (mean, 95% CI)"``,
+    ``"test bits/char, lower is better (mean, 95% CI)"``.
+
+    Example:
+        >>> from boostprop.bench.recipes._tasks import METRICS
+        >>> metric_heading(METRICS["rmse"])
+        'test RMSE, lower is better (mean, 95% CI)'
+    """
+    if metric is ACCURACY:
+        return "test acc % (mean, 95% CI)"
+    units = " %" if metric.fraction else ""
+    better = "" if metric.higher_is_better else ", lower is better"
+    return f"test {metric.label}{units}{better} (mean, 95% CI)"
+
+
+def describe_target(metric: Metric, target: float) -> str:
+    """``"target validation accuracy 80.0%"``, ``"target validation bits/char ≤ 2.5"``."""
+    if metric is ACCURACY:
+        return f"target validation accuracy {100 * target:.1f}%"
+    return f"target {metric.describe_target(target)}"
 
 
 def _hist(run: dict[str, Any], name: str) -> list[float]:
@@ -71,8 +98,10 @@ def _hist(run: dict[str, Any], name: str) -> list[float]:
 
 
 def recipe_table(summary: ComparisonSummary) -> Table:
-    """One row per recipe of a comparison: tuned learning rate, runs, time to target, test
-    accuracy, step time and sensitivity to the learning rate."""
+    """One row per recipe of a comparison: tuned learning rate, runs, time to target, the test
+    metric (accuracy in %, bits/char, RMSE), step time and sensitivity to the learning rate (the
+    spread of the final validation metric over the grid, in points or the metric's units)."""
+    metric = summary.metric
     rows = []
     for r in summary.recipes.values():
         lr = "–" if r.lr is None else f"{r.lr:g}" + (" (grid edge)" if r.lr_at_grid_edge else "")
@@ -84,9 +113,11 @@ def recipe_table(summary: ComparisonSummary) -> Table:
                 f"{r.n_runs - r.n_failed}/{r.n_runs}",
                 _fmt_ttt(r, "epochs"),
                 _fmt_ttt(r, "seconds"),
-                _fmt_acc(r),
+                _fmt_metric(r),
                 "–" if math.isnan(r.step_seconds) else f"{1000 * r.step_seconds:.2f}",
-                "–" if math.isnan(r.tuning_spread) else f"{100 * r.tuning_spread:.1f}",
+                "–"
+                if math.isnan(r.tuning_spread)
+                else f"{metric.scale * r.tuning_spread:.{1 if metric.fraction else 3}f}",
             ]
         )
     header = [
@@ -96,9 +127,12 @@ def recipe_table(summary: ComparisonSummary) -> Table:
         "runs ok",
         "epochs to target, median [IQR]",
         "training seconds to target, median [IQR]",
-        "test acc % (mean, 95% CI)",
+        metric_heading(metric),
         "ms / step",
-        "val-acc spread over lr grid (points)",
+        "val-acc spread over lr grid (points)"
+        if metric is ACCURACY
+        else f"val {metric.label} spread over lr grid"
+        + (" (points)" if metric.fraction else f" ({metric.unit})" if metric.unit else ""),
     ]
     return Table(header, rows)
 
@@ -113,7 +147,7 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
         Heading(f"{c.title}", 3, anchor=slug(stem)),
         Paragraph(
             f"Data `{c.dataset}`{subset}; model `{c.model}` {json.dumps(c.model_kwargs)}; "
-            f"{c.epochs} epochs, batch {c.batch_size}; target validation accuracy {100 * c.target:.1f}%; "
+            f"{c.epochs} epochs, batch {c.batch_size}; {describe_target(summary.metric, c.target)}; "
             f"learning rates tuned over default × {[round(f, 3) for f in c.lr_factors]} by "
             f"{c.tune_metric.replace('_', ' ')} on the validation split (seed 0)"
             + (
@@ -128,15 +162,24 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
         ),
         recipe_table(summary),
     ]
-    curves = {n: [_hist(r, "val_acc") for r in s.runs] for n, s in summary.recipes.items()}
+    metric = summary.metric
+    curves = {n: [val_metric_history(r) for r in s.runs] for n, s in summary.recipes.items()}
     times = {n: [_hist(r, "train_seconds") for r in s.runs] for n, s in summary.recipes.items()}
     if any(any(len(v) for v in runs) for runs in curves.values()):
         p_epoch, p_secs, p_ttt = (
             figures / f"{stem}__{k}.png" for k in ("epochs", "seconds", "ttt")
         )
-        plot_curves(curves, None, p_epoch, xlabel="epoch", target=c.target, title=c.title)
         plot_curves(
-            curves, times, p_secs, xlabel="training seconds", target=c.target, title=c.title
+            curves, None, p_epoch, xlabel="epoch", target=c.target, title=c.title, metric=metric
+        )
+        plot_curves(
+            curves,
+            times,
+            p_secs,
+            xlabel="training seconds",
+            target=c.target,
+            title=c.title,
+            metric=metric,
         )
         plot_time_to_target(
             {n: s.epochs_to_target for n, s in summary.recipes.items()},
@@ -145,10 +188,10 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
             title=c.title,
         )
         blocks += [
-            Image(p_epoch, f"{c.title}: validation accuracy (%) vs epoch (median, IQR band)"),
+            Image(p_epoch, f"{c.title}: {metric.axis_label} vs epoch (median, IQR band)"),
             Image(
                 p_secs,
-                f"{c.title}: validation accuracy (%) vs training seconds (each run's own line; "
+                f"{c.title}: {metric.axis_label} vs training seconds (each run's own line; "
                 "the median of the runs interpolated onto one time grid)",
             ),
             Image(p_ttt, f"{c.title}: epochs to target (median, IQR)"),
@@ -313,13 +356,15 @@ def descriptive_blocks(summaries: dict[str, ComparisonSummary]) -> list[Block]:
             )
         else:
             speed = "No recipe reached the target in most of its runs"
-        accurate = [r for r in done.values() if r.test_acc.size]
-        if accurate:
-            top = max(r.test_acc_mean for r in accurate)
-            names = [r.recipe for r in accurate if r.test_acc_mean == top]
-            acc = f"highest mean test accuracy: {' and '.join(names)} ({100 * top:.2f}%)"
+        m = s.metric
+        scored = [r for r in done.values() if r.test_metric.size]
+        if scored:
+            top = min((r.test_metric_mean for r in scored), key=m.rank_key)
+            names = [r.recipe for r in scored if r.test_metric_mean == top]
+            word = "highest" if m.higher_is_better else "lowest"
+            acc = f"{word} mean test {m.label}: {' and '.join(names)} ({m.show(top)})"
         else:
-            acc = "no run finished with a test accuracy"
+            acc = f"no run finished with a test {m.label}"
         lines.append(f"{speed}; {acc}. Intervals are in the table below.")
     return [Heading("Comparison", 2, anchor="comparison"), *(Paragraph(t) for t in lines)]
 
@@ -356,8 +401,9 @@ def build_report(out_dir: Path) -> Path:
             paper, statement, rule = entry["name"], "–", "–"
         else:
             paper, statement, rule = claim.paper, claim.statement, claim.rule
+            paper_extra = claim.paper_extra_planned(plan)  # a paper protocol run as an extra
             for protocol, cs in by_protocol.items():
-                if protocol == "paper" and not cs:
+                if protocol == "paper" and not cs and not paper_extra:
                     continue  # the claim declares no paper protocol (or it was not planned)
                 try:
                     verdicts[protocol] = claim.judge_protocol(
@@ -369,6 +415,7 @@ def build_report(out_dir: Path) -> Path:
                     )
         verdict = verdicts["tuned"]
         paper_verdict = verdicts.get("paper")
+        not_run = claim is not None and claim.paper_extra_planned(plan) is False
         anchor = slug(entry["name"])
         verdict_rows.append(
             [
@@ -376,7 +423,9 @@ def build_report(out_dir: Path) -> Path:
                 statement,
                 measured_cell(verdict, by_protocol["tuned"]),
                 f"**{verdict.status}**",
-                "–" if paper_verdict is None else f"**{paper_verdict.status}**",
+                ("not run in this preset" if not_run else "–")
+                if paper_verdict is None
+                else f"**{paper_verdict.status}**",
             ]
         )
         sections += [
@@ -401,6 +450,13 @@ def build_report(out_dir: Path) -> Path:
             ]
             if paper_verdict.details:
                 sections.append(_details_table(paper_verdict))
+        if not_run and claim is not None:
+            sections.append(
+                Paragraph(
+                    "**Verdict (the paper's protocol): not run in this preset.** "
+                    f"{claim.paper_protocol}"
+                )
+            )
         for skipped in entry.get("skipped", []):
             sections.append(Paragraph(f"Skipped: {skipped}"))
         for c in comps:
@@ -458,8 +514,12 @@ def build_report(out_dir: Path) -> Path:
         "Times are training-step seconds only (evaluation untimed); medians and interquartile "
         "ranges over seeds. A run that misses the target, or fails (diverges or errors), counts "
         "at the full budget — all epochs, and the seconds all epochs take at its step time — and "
-        "is flagged; test accuracy averages the runs that finished, with 95% bootstrap "
-        "intervals. Accuracies are percentages, in tables and plots alike. Within a comparison "
+        "is flagged; the test metric averages the runs that finished, with 95% bootstrap "
+        "intervals. Each comparison is judged by its task's metric — accuracy (classification), "
+        "pixel accuracy (segmentation), bits per character (language modelling, lower is "
+        "better), RMSE (regression, lower is better) — and a target is met in that direction. "
+        "Accuracies are percentages, in tables and plots alike; bits/char and RMSE are in their "
+        "own units. Within a comparison "
         "every recipe was tuned by the same rule on the validation split: the same grid of "
         "factors of its default learning rate, extended by the same rule at an edge (so the "
         "number of tuning runs can differ; the tables give it)."
@@ -472,7 +532,8 @@ def build_report(out_dir: Path) -> Path:
                 "What we measured: per setting, the effect with its 95% interval — a "
                 "time-to-target ratio (candidate / baseline) is a ratio of medians over seeds "
                 "with a percentile bootstrap interval; Δacc is the difference of mean test "
-                "accuracies in points with a bootstrap interval — then the seeds and data sets. "
+                "accuracies in points with a bootstrap interval (for bits/char or RMSE, how much "
+                "lower the candidate's is, in their units) — then the seeds and data sets. "
                 f"{common} Experiments outside the recipe comparisons (the convex solver's STE "
                 "baselines) follow their paper's fixed protocol, as their sections say."
             )

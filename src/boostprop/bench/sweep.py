@@ -15,6 +15,14 @@ the rule is the same for every recipe and its runs count in the tuning budget. T
 a function of the plan and the finished records (:func:`extended_grids`), like the final runs,
 so a report recomputes it from the results folder alone.
 
+Scores are direction-aware: a run's final validation metric (accuracy, pixel accuracy,
+bits/char or RMSE, as its record names it; :mod:`boostprop.bench.recipes._tasks`) ranks higher
+values first where higher is better and lower values first where lower is better. The
+``tune_metric`` ``"final_val_metric"`` selects by it; ``"final_val_acc"``, the name plans written
+before tasks had metrics use, is the same rule (for classification it is the accuracy, as it
+always was; for a language model it is bits/char, never the secondary accuracy).
+``"epochs_to_target"`` ranks by epochs to target, ties by the final validation metric.
+
 Example:
     >>> _tune_score({"status": "ok", "epochs_to_target": 3, "final_val_acc": 0.9},
     ...             "epochs_to_target", budget=5)
@@ -29,19 +37,32 @@ from typing import Any
 
 from boostprop.bench.executors import Executor, LocalExecutor, latest_by_key, pending_specs
 from boostprop.bench.plan import TUNE_SEED, Comparison
+from boostprop.bench.recipes._tasks import final_val_metric, metric_of
 from boostprop.bench.runner import RunSpec
 from boostprop.bench.store import ResultsStore
 
 
 def _tune_score(record: Mapping[str, Any], metric: str, budget: int) -> tuple[float, float]:
-    """Smaller is better. Failed runs rank last."""
+    """Smaller is better. Failed runs rank last. ``metric`` is the comparison's
+    ``tune_metric``; the final validation metric enters in its own direction.
+
+    Example:
+        >>> bits = {"name": "bits_per_char", "higher_is_better": False}
+        >>> _tune_score({"status": "ok", "metric": bits, "final_val_metric": 2.5},
+        ...             "final_val_metric", budget=5)
+        (2.5, 0.0)
+    """
     if record.get("status") != "ok":
         return (math.inf, math.inf)
-    acc = record.get("final_val_acc") or 0.0
+    m = metric_of(record)
+    value = final_val_metric(record)
+    if value is None and m.higher_is_better:
+        value = 0.0  # an accuracy record without one ranks as accuracy 0, as it always did
+    score = m.rank_key(value)
     if metric == "epochs_to_target":
         ett = record.get("epochs_to_target")
-        return (float(budget + 1 if ett is None else ett), -acc)
-    return (-acc, 0.0)
+        return (float(budget + 1 if ett is None else ett), score)
+    return (score, 0.0)
 
 
 def _best(scored: list[tuple[tuple[float, float], float]]) -> float:
@@ -118,8 +139,8 @@ def at_grid_edge(comparison: Comparison, records: Iterable[Mapping[str, Any]]) -
 def select_learning_rates(
     comparison: Comparison, records: Iterable[Mapping[str, Any]]
 ) -> dict[str, float]:
-    """The best tuning learning rate per recipe (ties go to the larger validation accuracy,
-    then to the smaller learning rate). Raises if a recipe's tuning runs are not all finished.
+    """The best tuning learning rate per recipe (ties go to the better final validation
+    metric, then to the smaller learning rate). Raises if a recipe's tuning runs are not all finished.
 
     Example:
         >>> c = Comparison(claim="demo", id="iris", title="Iris", dataset="iris", model="mlp",

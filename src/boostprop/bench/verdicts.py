@@ -4,6 +4,11 @@ Pure functions of :class:`~boostprop.bench.summary.ComparisonSummary` objects (l
 harness): time-to-target ratios with bootstrap intervals, accuracy gaps with Welch's test, and
 the words a verdict table uses. Every claim's rule is written with these.
 
+A "gap" is of the comparison's metric and always reads "how much better the candidate is":
+for an accuracy, candidate − baseline in points (as it always was); for a lower-is-better
+metric (bits/char, RMSE), baseline − candidate in the metric's units. A negative gap is a
+candidate that is worse, whatever the task.
+
 Example:
     >>> Verdict("holds", "2× faster").status
     'holds'
@@ -19,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from boostprop.bench.recipes._tasks import ACCURACY, Metric
 from boostprop.bench.recipes.baselines import ADAM, SGD
 from boostprop.bench.recipes.shortcut import PLAIN
 from boostprop.bench.stats import bootstrap_diff_ci, bootstrap_ratio_ci, welch_ttest
@@ -70,17 +76,55 @@ def fmt_ci(lo: float, hi: float, digits: int = 3) -> str:
     return f"[{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
+class Gap(tuple):
+    """``(gap, (lo, hi), p)`` of :func:`accuracy_gap`, a plain tuple that also carries the
+    ``metric`` it is of (so :func:`gap_effect` writes its units)."""
+
+    metric: Metric = ACCURACY
+
+    def __new__(cls, values: tuple[float, tuple[float, float], float], metric: Metric) -> Gap:
+        out = super().__new__(cls, values)
+        out.metric = metric
+        return out
+
+
 def accuracy_gap(
     summary: ComparisonSummary, candidate: str, baseline: str
 ) -> tuple[float, tuple[float, float], float] | None:
-    """Mean test-accuracy difference candidate − baseline (points), its 95% bootstrap interval,
-    and Welch's two-sided p-value; ``None`` when either side has fewer than two finished runs."""
-    a, b = summary[candidate].test_acc, summary[baseline].test_acc
+    """How much better the candidate's mean test metric is than the baseline's, its 95%
+    bootstrap interval, and Welch's two-sided p-value; ``None`` when either side has fewer than
+    two finished runs. For an accuracy: candidate − baseline in points; for a lower-is-better
+    metric (bits/char, RMSE): baseline − candidate in its units — positive is better either way
+    (the result is a :class:`Gap`, a tuple that knows its metric).
+
+    Example:
+        >>> from boostprop.bench.plan import Comparison
+        >>> from boostprop.bench.summary import summarize_recipe
+        >>> from boostprop.bench.recipes._tasks import METRICS
+        >>> c = Comparison(claim="x", id="w", title="w", dataset="iris", model="mlp",
+        ...                recipes=(ADAM, SGD), target=0.8, epochs=3, batch_size=8, seeds=2,
+        ...                lr_factors=(1.0,))
+        >>> runs = lambda v: [{"status": "ok", "test_metric": x, "step_seconds": 0.1,
+        ...                    "metric": {"name": "rmse"}} for x in v]
+        >>> s = ComparisonSummary(c, {ADAM: summarize_recipe(ADAM, runs([0.2, 0.3]), budget=3),
+        ...                           SGD: summarize_recipe(SGD, runs([0.5, 0.6]), budget=3)},
+        ...                       METRICS["rmse"])
+        >>> round(accuracy_gap(s, ADAM, SGD)[0], 6)  # Adam's RMSE is 0.3 lower: +0.3 better
+        0.3
+    """
+    cand, base = summary[candidate], summary[baseline]
+    metric = getattr(summary, "metric", ACCURACY)
+    a, b = cand.test_metric, base.test_metric
     if a.size < 2 or b.size < 2:
         return None
-    gap = 100 * (a.mean() - b.mean())
-    lo, hi = bootstrap_diff_ci(100 * a, 100 * b)
-    return float(gap), (lo, hi), welch_ttest(a, b).p
+    k = metric.scale
+    better, worse = (k * a, k * b) if metric.higher_is_better else (k * b, k * a)
+    gap = better.mean() - worse.mean()
+    lo, hi = bootstrap_diff_ci(better, worse)
+    return Gap((float(gap), (lo, hi), welch_ttest(a, b).p), metric)
+
+
+metric_gap = accuracy_gap  # the same helper under the name of what it measures
 
 
 def speed_ratio(
@@ -110,15 +154,26 @@ def ratio_effect(
 
 
 def gap_effect(gap: tuple[float, tuple[float, float], float] | None) -> str:
-    """``"Δacc +0.35 [-0.93, +1.63] pts"`` from :func:`accuracy_gap`.
+    """``"Δacc +0.35 [-0.93, +1.63] pts"`` from :func:`accuracy_gap`; for a lower-is-better
+    metric ``"bits/char better by +0.050 [+0.010, +0.090]"`` (positive: the candidate is
+    better).
 
     Example:
         >>> gap_effect((0.35, (-0.93, 1.63), 0.6))
         'Δacc +0.35 [-0.93, +1.63] pts'
+        >>> from boostprop.bench.recipes._tasks import METRICS
+        >>> gap_effect(Gap((0.05, (0.01, 0.09), 0.01), METRICS["bits_per_char"]))
+        'bits/char better by +0.050 [+0.010, +0.090]'
     """
+    metric = getattr(gap, "metric", ACCURACY)
+    if metric.fraction:
+        name = "Δacc" if metric is ACCURACY else f"Δ{metric.label}"
+        if gap is None:
+            return f"{name}: too few runs"
+        return f"{name} {gap[0]:+.2f} [{gap[1][0]:+.2f}, {gap[1][1]:+.2f}] pts"
     if gap is None:
-        return "Δacc: too few runs"
-    return f"Δacc {gap[0]:+.2f} [{gap[1][0]:+.2f}, {gap[1][1]:+.2f}] pts"
+        return "Δ: too few runs"
+    return f"{metric.label} better by {gap[0]:+.3f} [{gap[1][0]:+.3f}, {gap[1][1]:+.3f}]"
 
 
 def describe_speed(ratio: tuple[float, int, int] | None, unit: str) -> str:
@@ -179,10 +234,12 @@ def baseline_missed(
         f"{r} missed it in {summary[r].epochs_to_target.n_missed} of {summary[r].n_runs} final runs"
         for r in missed
     )
-    target = 100 * summary.comparison.target
-    return (
-        f"the baseline did not reach the target ({parts}; target validation accuracy {target:.1f}%)"
-    )
+    metric = getattr(summary, "metric", ACCURACY)
+    if metric is ACCURACY:
+        target = f"target validation accuracy {100 * summary.comparison.target:.1f}%"
+    else:
+        target = f"target {metric.describe_target(summary.comparison.target)}"
+    return f"the baseline did not reach the target ({parts}; {target})"
 
 
 def judge_with_baselines(

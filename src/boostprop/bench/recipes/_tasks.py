@@ -128,9 +128,14 @@ class Metric:
         return value
 
     def describe_target(self, target: float) -> str:
-        """``"validation accuracy ≥ 80.0%"``, ``"validation bits/char ≤ 2.500"``."""
+        """``"validation accuracy ≥ 80.0%"``, ``"validation bits/char ≤ 2.5"``.
+
+        Example:
+            >>> METRICS["rmse"].describe_target(0.25)
+            'validation RMSE ≤ 0.25'
+        """
         op = "≥" if self.higher_is_better else "≤"
-        shown = f"{100 * target:.1f}%" if self.fraction else self.show(target)
+        shown = f"{100 * target:.1f}%" if self.fraction else f"{target:.4g}"
         return f"validation {self.label} {op} {shown}"
 
 
