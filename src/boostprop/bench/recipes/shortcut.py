@@ -5,6 +5,11 @@ Transformations in Perceptrons" (AISTATS), and Vatanen, Raiko, Valpola and LeCun
 A plain tanh network, shortcuts without transformations, with α+β, with α+β+γ; all SGD with
 momentum 0.9 and softmax-CE; a weight that skips k extra layers gets lr·2^(−k).
 
+The ``-paper`` recipes run the authors' own training loop (:mod:`.raiko_protocol`): the ICONIP
+demo's learning rates (0.05 without transformations, 0.7 with α, β, 0.2 with α, β, γ), input
+noise σ = 0.3, transform-then-step, the momentum and learning-rate schedule and the switch to
+per-epoch updates; they are run untuned, with batch 1000.
+
 Example:
     >>> from boostprop.bench.recipes import get_recipe
     >>> get_recipe(AB).model
@@ -22,6 +27,7 @@ from torch import nn
 
 from boostprop.bench.components import forwards_to
 from boostprop.bench.recipes._registry import HOOKS, OPTIMIZERS, Recipe, TrainHook, register_recipe
+from boostprop.bench.recipes.raiko_protocol import sgd_raiko  # registers the paper's pieces
 from boostprop.models import MODELS, register_model
 from boostprop.nn import ShortcutMLP, TransformSchedule, shortcut_param_groups
 
@@ -49,6 +55,7 @@ def transforms(model: nn.Module, **kwargs: Any) -> TrainHook:
 if "shortcut-mlp" not in MODELS:
     register_model("shortcut-mlp", shortcut_mlp)
 OPTIMIZERS["sgd-shortcut"] = sgd_shortcut
+assert OPTIMIZERS["sgd-raiko"] is sgd_raiko
 HOOKS["transforms"] = transforms
 
 # Transformations on every minibatch for the first 200 steps, then once per epoch on a sample.
@@ -100,3 +107,25 @@ register_recipe(
         description="shortcut network, transformations α, β, γ (balance), SGD",
     )
 )
+
+# The authors' loop (ltmlp_demo3.m / ltmlp_train2.m): their constants, one hook for the protocol.
+PAPER_HOOKS: tuple[tuple[str, dict[str, Any]], ...] = (("raiko-protocol", {}),)
+NONE_PAPER, AB_PAPER, ABG_PAPER = "shortcut-none-paper", "shortcut-ab-paper", "shortcut-abg-paper"
+PAPER_LRS = {NONE_PAPER: 0.05, AB_PAPER: 0.7, ABG_PAPER: 0.2}
+for _name, _kwargs, _what in (
+    (NONE_PAPER, {"transforms": "none"}, "no transformations"),
+    (AB_PAPER, {"transforms": "alpha_beta"}, "transformations α, β"),
+    (ABG_PAPER, {"transforms": "alpha_beta_gamma", "gamma": "balance"}, "α, β, γ (balance)"),
+):
+    register_recipe(
+        Recipe(
+            _name,
+            "softmax-ce",
+            "sgd-raiko",
+            PAPER_LRS[_name],
+            model="shortcut-mlp-paper",
+            model_kwargs={**_kwargs, "shortcuts": True},
+            hooks=PAPER_HOOKS,
+            description=f"shortcut network, {_what}, the authors' training loop",
+        )
+    )
