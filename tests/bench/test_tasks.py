@@ -31,9 +31,13 @@ class _Keep:
     the state of the last validation and of the test evaluation)."""
 
     models: ClassVar[list[torch.nn.Module]] = []
+    validations: ClassVar[list[float]] = []
 
     def __init__(self, model: torch.nn.Module) -> None:
         self.models.append(model)
+
+    def after_validation(self, epoch: int, val_loss: float, val_metric: float, n: int) -> None:
+        self.validations.append(val_metric)
 
     def after_step(self, x: torch.Tensor) -> None:
         pass
@@ -45,12 +49,13 @@ class _Keep:
 def _run_keeping_model(
     spec: RunSpec, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[dict[str, Any], torch.nn.Module]:
-    _Keep.models = []
+    _Keep.models, _Keep.validations = [], []
     monkeypatch.setitem(HOOKS, "keep", _Keep)
     comps = {**spec.components, "hooks": [{"name": "keep", "kwargs": {}}]}
     rec = run(RunSpec.from_dict({**spec.to_dict(), "components": comps}))
     assert rec["status"] == "ok", rec.get("error")
     (model,) = _Keep.models
+    assert _Keep.validations == rec["history"]["val_metric"]  # hooks get the task's metric
     return rec, model.eval()
 
 
@@ -370,3 +375,34 @@ def test_report_tables_and_plots_are_in_the_metric_units(tmp_path: Any) -> None:
     (median,) = [ln for ln in fig.axes[0].lines if ln.get_gid() == "a/median"]
     assert median.get_ydata().tolist() == pytest.approx([2.9, 2.3])
     assert fig.axes[0].get_ylabel() == "validation bits/char"
+
+
+def test_a_segmentation_table_shows_pixel_accuracy_and_mean_iou() -> None:
+    from boostprop.bench.report import recipe_table
+    from boostprop.bench.summary import ComparisonSummary, summarize_recipe
+
+    c = Comparison(
+        claim="x",
+        id="seg",
+        title="seg",
+        dataset="fashion_segmentation",
+        model="unet",
+        model_kwargs={"width": 4, "levels": 1},
+        recipes=("softmax-ce+adam",),
+        target=0.9,
+        epochs=2,
+        batch_size=8,
+        seeds=2,
+        lr_factors=(1.0,),
+    )
+    pix = {"name": "pixel_accuracy", "higher_is_better": True}
+    runs = [
+        {"status": "ok", "metric": pix, "test_metric": a, "test_acc": a, "test_miou": m,
+         "step_seconds": 0.1, "epochs_to_target": 1, "seconds_to_target": 0.1}
+        for a, m in ((0.9, 0.5), (0.92, 0.7))
+    ]  # fmt: skip
+    r = summarize_recipe("softmax-ce+adam", runs, budget=2)
+    table = recipe_table(ComparisonSummary(c, {"softmax-ce+adam": r}, r.metric))
+    row = dict(zip(table.header, table.rows[0], strict=True))
+    assert row["test pixel accuracy % (mean, 95% CI)"].startswith("91.00 [")
+    assert row["test mean IoU % (mean, 95% CI)"].startswith("60.00 [")

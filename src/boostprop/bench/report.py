@@ -41,6 +41,7 @@ from boostprop.bench.plan import (
 from boostprop.bench.plots import plot_curves, plot_performance_profile, plot_time_to_target
 from boostprop.bench.presets import Preset
 from boostprop.bench.recipes._tasks import ACCURACY, Metric, val_metric_history
+from boostprop.bench.stats import bootstrap_ci
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.summary import ComparisonSummary, RecipeSummary, summarize_comparison
 from boostprop.bench.sweep import select_learning_rates, tuning_specs
@@ -67,6 +68,13 @@ def _fmt_metric(r: RecipeSummary) -> str:
     lo, hi = r.test_metric_ci()
     k, d = r.metric.scale, 2 if r.metric.fraction else 3
     return f"{k * r.test_metric_mean:.{d}f} [{k * lo:.{d}f}, {k * hi:.{d}f}]"
+
+
+def _fmt_miou(r: RecipeSummary) -> str:
+    if not r.test_miou.size:
+        return "–"
+    lo, hi = bootstrap_ci(r.test_miou)
+    return f"{100 * r.test_miou.mean():.2f} [{100 * lo:.2f}, {100 * hi:.2f}]"
 
 
 def metric_heading(metric: Metric) -> str:
@@ -102,6 +110,7 @@ def recipe_table(summary: ComparisonSummary) -> Table:
     metric (accuracy in %, bits/char, RMSE), step time and sensitivity to the learning rate (the
     spread of the final validation metric over the grid, in points or the metric's units)."""
     metric = summary.metric
+    miou = any(r.test_miou.size for r in summary.recipes.values())  # a segmentation
     rows = []
     for r in summary.recipes.values():
         lr = "–" if r.lr is None else f"{r.lr:g}" + (" (grid edge)" if r.lr_at_grid_edge else "")
@@ -114,6 +123,7 @@ def recipe_table(summary: ComparisonSummary) -> Table:
                 _fmt_ttt(r, "epochs"),
                 _fmt_ttt(r, "seconds"),
                 _fmt_metric(r),
+                *([_fmt_miou(r)] if miou else []),
                 "–" if math.isnan(r.step_seconds) else f"{1000 * r.step_seconds:.2f}",
                 "–"
                 if math.isnan(r.tuning_spread)
@@ -128,6 +138,7 @@ def recipe_table(summary: ComparisonSummary) -> Table:
         "epochs to target, median [IQR]",
         "training seconds to target, median [IQR]",
         metric_heading(metric),
+        *(["test mean IoU % (mean, 95% CI)"] if miou else []),
         "ms / step",
         "val-acc spread over lr grid (points)"
         if metric is ACCURACY

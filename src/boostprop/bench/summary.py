@@ -59,6 +59,7 @@ class RecipeSummary:
     metric: Metric = ACCURACY
     test_metric: np.ndarray = field(default_factory=lambda: np.zeros(0))
     final_val_metric: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    test_miou: np.ndarray = field(default_factory=lambda: np.zeros(0))  # segmentation only
 
     @property
     def n_runs(self) -> int:
@@ -221,6 +222,7 @@ def summarize_recipe(
         final_val_metric=np.array(
             [v for r in ok if (v := final_val_metric(r)) is not None], dtype=float
         ),
+        test_miou=np.array([r["test_miou"] for r in ok if r.get("test_miou") is not None]),
     )
 
 
