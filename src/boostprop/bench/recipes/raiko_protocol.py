@@ -212,7 +212,7 @@ class RaikoProtocol:
         >>> hook.bind(opt, steps_per_epoch=2, epochs=3)
         >>> _ = hook.train_inputs(torch.randn(8, 4))
         >>> hook.transform_updates, [g["momentum"] for g in opt.param_groups]
-        (1, [0.9, 0.5])
+        (1, [0.9, 0.5, 0.5])
     """
 
     def __init__(
