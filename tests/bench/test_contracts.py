@@ -2,8 +2,9 @@
 of its own.
 
 benchopt-style: a recipe added by one file is covered here without a new test. Each recipe is
-resolved on the tiny Iris MLP, built from its resolved components alone and takes one training
-step; its resolved components must be plain JSON and its run key must not depend on when or how
+resolved on the tiny Iris MLP (a regression recipe, whose loss does not apply to a
+classification, on a tiny factorisation of ``matrix_completion``), built from its resolved
+components alone and takes one training step; its resolved components must be plain JSON and its run key must not depend on when or how
 often it is resolved.
 """
 
@@ -17,10 +18,19 @@ import pytest
 import torch
 
 from boostprop.bench.recipes import RECIPES
+from boostprop.bench.recipes._registry import loss_tasks
 from boostprop.bench.runner import RunSpec, build_run, make_spec, prepare_data, train_step
 
 NAMES = sorted(RECIPES)
 DATASET, MODEL, MODEL_KWARGS, BATCH = "iris", "mlp", {"widths": [8]}, 16
+# where a recipe's loss applies to regression only
+REGRESSION = "matrix_completion", "matrix_factorization", {"n_rows": 500, "n_cols": 400, "rank": 2}
+
+
+def _workload(name: str) -> tuple[str, str, dict[str, Any]]:
+    if "classification" in loss_tasks(RECIPES[name].loss):
+        return DATASET, MODEL, MODEL_KWARGS
+    return REGRESSION
 
 
 def _spec(name: str, **overrides: Any) -> RunSpec:
@@ -31,7 +41,7 @@ def _spec(name: str, **overrides: Any) -> RunSpec:
         "batch_size": BATCH,
         **overrides,
     }
-    return make_spec(name, DATASET, MODEL, MODEL_KWARGS, **fields)
+    return make_spec(name, *_workload(name), **fields)
 
 
 def test_the_registry_holds_every_technique() -> None:
@@ -79,13 +89,14 @@ def test_resolved_components_are_json(name: str) -> None:
     recipe = RECIPES[name]
     assert components["loss"]["name"] == recipe.loss
     assert components["optimizer"]["name"] == recipe.optimizer
-    assert components["model"]["name"] == (recipe.model or MODEL)
+    _, model, model_kwargs = _workload(name)
+    assert components["model"]["name"] == (recipe.model or model)
     assert [h["name"] for h in components["hooks"]] == [h for h, _ in recipe.hooks]
     # the recipe's own arguments are written down as given, the defaults beside them
     for what, given in (
         ("loss", recipe.loss_kwargs),
         ("optimizer", recipe.optimizer_kwargs),
-        ("model", {**MODEL_KWARGS, **recipe.model_kwargs}),
+        ("model", {**model_kwargs, **recipe.model_kwargs}),
     ):
         resolved = components[what]["kwargs"]
         for k, v in given.items():
