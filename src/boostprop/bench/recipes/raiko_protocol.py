@@ -348,7 +348,12 @@ class RaikoProtocol:
 
 @forwards_to(RaikoProtocol, skip=1)
 def raiko_protocol(model: nn.Module, **kwargs: Any) -> RaikoProtocol:
-    """The hook factory (``"raiko-protocol"``): :class:`RaikoProtocol` ``(model, **kwargs)``."""
+    """The hook factory (``"raiko-protocol"``): :class:`RaikoProtocol` ``(model, **kwargs)``.
+
+    Example:
+        >>> raiko_protocol(ShortcutMLP([2, 3, 2]), burnin=50).burnin_arg
+        50
+    """
     return RaikoProtocol(model, **kwargs)
 
 
