@@ -24,6 +24,9 @@ from boostprop.bench.plan import Comparison
 from boostprop.bench.presets import Preset, PresetTable
 
 LR5 = (0.1, 1 / 3, 1.0, 3.0, 10.0)
+# the quick preset's grid: three points around the default, extended one ×/÷3 step at an edge
+# (lr_extend_max=1), so an optimum at 0.1× or 10× the default is still reached
+LR3 = (1 / 3, 1.0, 3.0)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Example:
 from __future__ import annotations
 
 from boostprop.bench.presets import PresetTable
-from boostprop.bench.workloads._registry import LR5, Budget, Workload, register_workload
+from boostprop.bench.workloads._registry import LR3, LR5, Budget, Workload, register_workload
 
 register_workload(
     Workload(
@@ -20,7 +20,7 @@ register_workload(
         model_kwargs={"widths": [128, 128]},
         budgets=PresetTable(
             smoke=Budget(2, 64, 2, (1.0,), 0.2, 256, 256, 32),
-            quick=Budget(20, 128, 3, LR5, 0.60, None, lr_extend_max=1),
+            quick=Budget(20, 128, 3, LR3, 0.60, None, lr_extend_max=1),
             # 0.65: the baselines of a full run (commit 44210a6) reach 0.615–0.685 at epoch 30
             # of 60; the first setting, 0.70, was reached by none of their 10 final runs.
             # standard: provisional (= full) until sized by measurement (issue 14)
