@@ -93,6 +93,21 @@ def metric_heading(metric: Metric) -> str:
     return f"test {metric.label}{units}{better} (mean, 95% CI)"
 
 
+def tune_words(tune_metric: str, metric: Metric) -> str:
+    """How learning rates were ranked, in words: ``"epochs to target"``, ``"final val acc"``
+    (an accuracy, as reports always said), ``"final validation bits/char (lower is better)"``.
+
+    Example:
+        >>> from boostprop.bench.recipes._tasks import METRICS
+        >>> tune_words("final_val_acc", METRICS["bits_per_char"])
+        'final validation bits/char (lower is better)'
+    """
+    if tune_metric == "epochs_to_target" or metric is ACCURACY:
+        return tune_metric.replace("_", " ")
+    better = "higher" if metric.higher_is_better else "lower"
+    return f"final validation {metric.label} ({better} is better)"
+
+
 def describe_target(metric: Metric, target: float) -> str:
     """``"target validation accuracy 80.0%"``, ``"target validation bits/char ≤ 2.5"``."""
     if metric is ACCURACY:
@@ -160,7 +175,7 @@ def comparison_blocks(summary: ComparisonSummary, figures: Path) -> list[Block]:
             f"Data `{c.dataset}`{subset}; model `{c.model}` {json.dumps(c.model_kwargs)}; "
             f"{c.epochs} epochs, batch {c.batch_size}; {describe_target(summary.metric, c.target)}; "
             f"learning rates tuned over default × {[round(f, 3) for f in c.lr_factors]} by "
-            f"{c.tune_metric.replace('_', ' ')} on the validation split (seed 0)"
+            f"{tune_words(c.tune_metric, summary.metric)} on the validation split (seed 0)"
             + (
                 f", a grid extended at an edge by ×/÷{c.lr_extend_factor:g} up to "
                 f"{c.lr_extend_max} more learning rate(s) per direction while the best is there "
