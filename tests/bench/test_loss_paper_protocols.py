@@ -257,6 +257,12 @@ def test_wang_paper_arms_use_the_authors_batch_and_rates() -> None:
     assert all("focal-paper+adam-cosine" in c.recipes for c in full)
 
 
+def test_wang_paper_rate_is_refused_for_a_model_the_paper_gives_none() -> None:
+    assert wang2023.paper_lr_factor("fashion_resnet") == 1.0
+    with pytest.raises(ValueError, match=r"workload: .*'fashion_mlp' trains a 'mlp' model"):
+        wang2023.paper_lr_factor("fashion_mlp")
+
+
 def test_oland_paper_arms_use_the_shared_setup() -> None:
     for preset in (Preset.STANDARD, Preset.FULL):
         for c in get_claim("oland2017").comparisons(preset, "paper"):

@@ -102,6 +102,8 @@ PAPER_OPT = "adam-cosine"  # the paper recipes' suffix
 PAPER_CE = PAPER_RECIPES["softmax-ce"]
 PAPER_FOCAL = PAPER_RECIPES["focal-paper"]
 VIT_LR_FACTOR = 0.1  # the recipes' 1e-3 × 0.1 = the authors' 1e-4 for ViTs
+# model -> learning-rate factor over the recipes' 1e-3 (a CNN takes the ResNet rate)
+PAPER_LR_FACTORS = {"resnet": 1.0, "cnn": 1.0, "vit": VIT_LR_FACTOR}
 
 
 def arms(sizes: Sizes) -> list[Arm]:
@@ -113,13 +115,20 @@ def arms(sizes: Sizes) -> list[Arm]:
 
 def paper_lr_factor(workload: str) -> float:
     """The paper protocol's learning-rate factor on ``workload``: 1 (Adam 1e-3, the authors'
-    ResNet rate) for a CNN or ResNet, :data:`VIT_LR_FACTOR` (1e-4) for a ViT.
+    ResNet rate) for a ResNet or the small CNN, :data:`VIT_LR_FACTOR` (1e-4) for a ViT; any
+    other model has no rate in the paper (a clear error).
 
     Example:
-        >>> paper_lr_factor("fashion_cnn")
-        1.0
+        >>> paper_lr_factor("fashion_cnn"), paper_lr_factor("fashion_vit")
+        (1.0, 0.1)
     """
-    return VIT_LR_FACTOR if get_workload(workload).model == "vit" else 1.0
+    model = get_workload(workload).model
+    if model not in PAPER_LR_FACTORS:
+        raise ValueError(
+            f"workload: the paper's learning rates are for ResNets (1e-3) and ViTs (1e-4); "
+            f"{workload!r} trains a {model!r} model (expected one of {sorted(PAPER_LR_FACTORS)})"
+        )
+    return PAPER_LR_FACTORS[model]
 
 
 def paper_arms(sizes: Sizes) -> list[Arm]:
