@@ -266,8 +266,9 @@ PAPER_PROTOCOL = (
     "seed-to-seed variation. Departs from the main protocol in the teacher's bias, the "
     "three-layer comparison (the main protocol compares the two-layer Lasso with two-layer STE "
     "on the same objective) and one seed instead of five. Run in the standard and full presets "
-    "(about 200 s on this machine, 2 cores: the timed STE training 46 s, the rest the untimed "
-    "test evaluation after every epoch); not in smoke or quick."
+    "(about 200 s on this machine, 2 cores, and 570 s with the cores shared at a load of 8–14: "
+    "the timed STE training is under a quarter of it, the rest the untimed test evaluation "
+    "after every epoch, as the official code does); not in smoke or quick."
 )
 
 
