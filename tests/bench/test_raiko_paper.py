@@ -184,13 +184,12 @@ def test_transform_then_step_as_in_the_authors_code() -> None:
         train_step(net, torch.nn.functional.cross_entropy, opt, [hook], x, y)
     _reference(first, x, y, 3, "transform first")
     _reference(after, x, y, 3, "step first")
-    ours = dict(net.named_parameters())
+    ours = {k: v.detach() for k, v in net.named_parameters()}
+    step_first = {k: v.detach() for k, v in after.named_parameters()}
     diff_after = 0.0
     for name, p in first.named_parameters():
-        torch.testing.assert_close(ours[name], p, rtol=0, atol=1e-12)
-        diff_after = max(
-            diff_after, float((ours[name] - dict(after.named_parameters())[name]).abs().max())
-        )
+        torch.testing.assert_close(ours[name], p.detach(), rtol=0, atol=1e-12)
+        diff_after = max(diff_after, float((ours[name] - step_first[name]).abs().max()))
     assert diff_after > 1e-4  # the two orders are told apart on this network
 
 
