@@ -257,6 +257,26 @@ def test_wang_paper_arms_use_the_authors_batch_and_rates() -> None:
     assert all("focal-paper+adam-cosine" in c.recipes for c in full)
 
 
+@pytest.mark.parametrize("preset", [Preset.STANDARD, Preset.FULL])
+def test_paper_epochs_follow_the_workloads_budgets(preset: Preset) -> None:
+    """Wang: as many steps at batch 512 as the workload's budget at its batch (4× the epochs
+    at 128); Øland: twice the workload's epochs; both on the workload's subset and model."""
+    factors = {"wang2023": None, "oland2017": 2}
+    for name, factor in factors.items():
+        for c in get_claim(name).comparisons(preset, "paper"):
+            w = get_workload(c.id.removesuffix("_paper"))
+            b = w.budgets[preset]
+            want = math.ceil(b.epochs * 512 / b.batch_size) if factor is None else 2 * b.epochs
+            assert c.epochs == want, (name, c.id)
+            assert (c.train_subset, c.eval_subset, c.seeds) == (
+                b.train_subset,
+                b.eval_subset,
+                b.seeds,
+            )
+            assert c.model_kwargs == {**w.model_kwargs, **(b.model_kwargs or {})}
+            assert c.target == b.target
+
+
 def test_wang_paper_rate_is_refused_for_a_model_the_paper_gives_none() -> None:
     assert wang2023.paper_lr_factor("fashion_resnet") == 1.0
     with pytest.raises(ValueError, match=r"workload: .*'fashion_mlp' trains a 'mlp' model"):
