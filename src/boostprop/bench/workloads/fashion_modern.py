@@ -64,8 +64,8 @@ register_workload(
 
 # ViT width 64, depth 2, 4 heads (71,946 parameters). Measured (seed 0, one thread): 8,000
 # images × 6 epochs at batch 128 = 378 steps take 14.0–14.5 CPU s with Adam or SGD (0.038
-# s/step), NeuronBoost ≈ 1.45× (0.107 vs 0.074 s/step side by side), + 6 validations of 2,000
-# images ≈ 0.9 CPU s. Munoz's R = 4 recipes, 12 runs each: 12 × (2 × 22 s + 2 × 15 s) ≈ 15 CPU
+# s/step), NeuronBoost (lr 0.1) 20.6 s (1.45×), + 6 validations of 2,000 images ≈ 0.9 CPU s.
+# Munoz's R = 4 recipes, 12 runs each: 12 × (2 × 22 s + 2 × 15 s) ≈ 15 CPU
 # minutes; a loss claim's R = 3 of Adam's cost: 36 × 15 s ≈ 9.
 # Target 0.74, where the tuned baselines get in about half the 6 epochs: Adam lr 3e-3: 0.702
 # 0.754 0.769 0.773 0.798 0.800; SGD+momentum lr 0.05: 0.639 0.691 0.744 0.760 0.756 0.787, i.e.

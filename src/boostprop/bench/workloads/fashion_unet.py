@@ -20,9 +20,9 @@ from boostprop.bench.workloads._registry import LR5, Budget, Workload, register_
 
 # U-Net width 8, two levels, BatchNorm (32,771 parameters). Measured (seed 0, one thread; the
 # runner's conventions, a plain loop): 1,000 training images × 4 epochs at batch 32 = 128 steps
-# take 8.9–9.0 CPU s with Adam or SGD (0.07 s/step), NeuronBoost ≈ 2.7× (0.96 vs 0.35 s/step at
-# batch 128 side by side); 4 validations of 1,000 images cost 3.9 CPU s, so standard validates on
-# 500 (≈ 2 s). Munoz's R = 4 recipes, 12 runs each: 12 × (2 × 26 s + 2 × 11 s) ≈ 15 CPU minutes.
+# take 8.9–9.0 CPU s with Adam or SGD (0.07 s/step), NeuronBoost (lr 0.1) 18.7 s (2.1×); 4
+# validations of 1,000 images cost 3.9 CPU s, so standard validates on 500 (≈ 2 s). Munoz's
+# R = 4 recipes, 12 runs each: 12 × (2 × 21 s + 2 × 11 s) ≈ 13 CPU minutes.
 # Target 0.62 (pixel accuracy; 54.8% of pixels are background), where the tuned baselines get in
 # about half the 4 epochs (validation 1,000 images): Adam lr 3e-3: 0.596 0.648 0.657 0.656 (1e-3:
 # 0.560 0.616 0.620 0.649); SGD+momentum lr 0.05: 0.583 0.609 0.637 0.688 (0.15: 0.601 0.608
