@@ -9,10 +9,10 @@ project's 2-core machine (one torch thread per run, two runs in parallel under `
 
 How the budgets were measured (``/tmp`` loop with the runner's conventions: scalar
 standardisation, the fixed subset permutation, untimed per-epoch validation; seed 0, one torch
-thread): ``python baseline.py WORKLOAD OPT LR EPOCHS TRAIN_SUBSET BATCH EVAL_SUBSET``, the
-script kept with issue 14's notes. Times are process CPU seconds (what a run costs on a free
-core), since the machine's two cores were shared with 4–8 other jobs while measuring (wall
-times 2–7× these); side-by-side step ratios were timed in one process.
+thread; one run per learning rate, the loop written before the runner was task-aware and not
+kept in the repository). Times are process CPU seconds (what a run costs on a free core), since
+the machine's two cores were shared with 2–14 other jobs while measuring (wall times 2–7×
+these); side-by-side step ratios were timed in one process.
 
 Example:
     >>> from boostprop.bench.presets import Preset
