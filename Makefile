@@ -8,6 +8,8 @@ TORCH_SPEC ?= torch==2.13.0
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 OUT ?= reports/quick
 JOBS ?= 2
+# pytest-xdist workers for `make test` (the suite is sized for this machine's two cores)
+TEST_JOBS ?= 2
 # the extras the test suite needs (every integration is tested, none is skipped)
 EXTRAS ?= dev,ray,lightning,hf
 
@@ -77,7 +79,7 @@ setup: venv data text
 setup-base: venv-base data text
 
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadgroup
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks examples

@@ -16,6 +16,7 @@ from typing import Any
 
 from boostprop.bench.claims import CLAIMS
 from boostprop.bench.plan import Comparison
+from boostprop.bench.presets import Preset
 from boostprop.bench.report import RUNS_FILE, read_plan
 from boostprop.bench.store import ResultsStore
 from boostprop.bench.sweep import select_learning_rates, tuning_specs
@@ -52,8 +53,14 @@ def test_smoke_report_has_every_section(smoke: Path) -> None:
         assert row.startswith(f"| [{claim.paper}](#{name})")
         cells = [c.strip() for c in row.strip("|").split(" | ")]
         assert cells[-2].strip("*") in statuses  # tuned baselines
-        # the paper's protocol: a verdict where the claim declares one, "–" otherwise
-        assert cells[-1].strip("*") in (statuses if claim.paper_arms else ("–",))
+        # the paper's protocol: a verdict where this preset runs it, "not run in this preset"
+        # where the claim declares one the smoke preset does not run, "–" where it declares none
+        runs_paper = bool(claim.comparisons(Preset.SMOKE, "paper")) or bool(
+            claim.paper_extra_planned(read_plan(smoke))
+        )
+        declared = claim.paper_arms is not None or claim.paper_extra is not None
+        expected = statuses if runs_paper else ("not run in this preset",) if declared else ("–",)
+        assert cells[-1].strip("*") in expected
         assert "seeds:" in cells[2] and "data:" in cells[2]  # what was measured, on what
         assert "[" in cells[2]  # an interval
         assert f'<a id="{name}"></a>' in md and f"## {claim.paper}" in md

@@ -441,7 +441,12 @@ def build_report(out_dir: Path) -> Path:
                     )
         verdict = verdicts["tuned"]
         paper_verdict = verdicts.get("paper")
-        not_run = claim is not None and claim.paper_extra_planned(plan) is False
+        # a claim that declares a paper protocol which this preset does not run says so
+        not_run = (
+            claim is not None
+            and paper_verdict is None
+            and (claim.paper_arms is not None or claim.paper_extra is not None)
+        )
         anchor = slug(entry["name"])
         verdict_rows.append(
             [
