@@ -187,9 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--tune-metric",
-        choices=["epochs_to_target", "final_val_acc"],
+        choices=["epochs_to_target", "final_val_metric", "final_val_acc"],
         default="epochs_to_target",
-        help="how the learning rate is chosen on the validation split (default epochs_to_target)",
+        help=(
+            "how the learning rate is chosen on the validation split: epochs to target, or the "
+            "final validation metric in its direction (final_val_acc: the same, older name; "
+            "default epochs_to_target)"
+        ),
     )
     bench.add_argument("--title", default=None, help="the comparison's title in the report")
     bench.add_argument("--epochs", type=_positive_int, default=10)

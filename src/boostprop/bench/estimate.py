@@ -77,7 +77,7 @@ def time_steps(spec: RunSpec, steps: int = 10, warmup: int = 3) -> tuple[float, 
     evals = []
     for _ in range(3):
         start = time.perf_counter()
-        evaluate(model, loss_fn, *data.val)
+        evaluate(model, loss_fn, *data.val, data.task, data.n_classes)
         evals.append(time.perf_counter() - start)
     return statistics.median(times), statistics.median(evals)
 
