@@ -17,9 +17,10 @@ label smoothing and probability targets:
 
 Three evaluation paths share these conventions (see :func:`run_kernel`): a plain differentiable
 expression (used inside ``torch.func`` transforms and forward-mode AD, and differentiated by autograd
-for every derivative beyond the first), the same expression with a hand-written first derivative
-that saves only the input (under ``torch.compile``), and, in eager mode, a custom autograd function
-with a hand-written, in-place, memory-saving first derivative. Nothing in either path reads a tensor value on the
+for every derivative beyond the first), a traced forward with a hand-written first derivative that
+saves the input and a few per-position statistics, never an ``(N, C)`` tensor (under
+``torch.compile``), and, in eager mode, a custom autograd function with a hand-written, in-place,
+memory-saving first derivative. Nothing in either path reads a tensor value on the
 host; the checks that need values (label range, non-negative weights) run only in eager mode on CPU
 tensors, where they cost no device synchronisation.
 """
@@ -94,18 +95,24 @@ def saved_buffer_is_free() -> bool:
 class Kernel(Protocol):
     """One loss evaluation on fixed targets: a plain expression and fast first derivatives.
 
-    ``expression(z)`` is differentiable to every order; ``grad(z, grad_out)`` is its first
-    derivative in out-of-place torch operations (traced by ``torch.compile``); ``forward(z)``
-    returns the expression's value and the tensors ``backward`` needs; ``backward(z, saved,
-    grad_out, reuse)`` returns the first derivative and may overwrite ``saved`` (never ``z``) when
-    ``reuse`` is true.
+    ``expression(z)`` is differentiable to every order. ``traced_forward(z)`` returns its value and
+    per-position statistics (row max, log-sum-exp, slope sums: ``(N, 1, ...)`` / ``(N, ...)``
+    tensors, never ``(N, C, ...)``) from which ``traced_grad(z, aux, grad_out)`` forms the first
+    derivative in one pass of out-of-place torch operations (traced by ``torch.compile``).
+    ``forward(z)`` returns the expression's value and the tensors ``backward`` needs;
+    ``backward(z, saved, grad_out, reuse)`` returns the first derivative and may overwrite ``saved``
+    (never ``z``) when ``reuse`` is true.
     """
 
     def expression(self, z: Tensor) -> Tensor:
         """Per-position loss as differentiable torch operations."""
         ...
 
-    def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
+    def traced_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Per-position loss and the per-position statistics for :meth:`traced_grad`."""
+        ...
+
+    def traced_grad(self, z: Tensor, aux: list[Tensor], grad_out: Tensor) -> Tensor:
         """First derivative of :meth:`expression` for the per-position gradient ``grad_out``."""
         ...
 
@@ -145,23 +152,26 @@ class _FastPath(torch.autograd.Function):
 
 
 class _CompiledPath(torch.autograd.Function):
-    """The plain expression with its hand-written first derivative, for ``torch.compile``.
+    """The kernel's traced forward with its hand-written first derivative, for ``torch.compile``.
 
-    Only the input is saved; the backward recomputes what it needs from it in out-of-place
-    operations that Inductor fuses, so a compiled loss keeps no ``(N, C)`` activation, as a
-    compiled ``cross_entropy`` does. The backward is differentiable (a function of the saved input).
+    Saved: the input and per-position statistics (for the softmax losses the row max and
+    log-sum-exp, as a compiled ``cross_entropy`` keeps, and the slope sums the gradient needs), no
+    ``(N, C)`` activation. The backward is one fused pass: the log-softmax from the saved
+    statistics, the one-hot part as a comparison with the class index (a ``where`` that Inductor
+    fuses, not a scatter).
     """
 
     @staticmethod
     def forward(ctx: Any, z: Tensor, kernel: Kernel) -> Tensor:
-        ctx.save_for_backward(z)
+        out, aux = kernel.traced_forward(z)
+        ctx.save_for_backward(z, *aux)
         ctx.kernel = kernel
-        return kernel.expression(z)
+        return out
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, None]:
-        (z,) = ctx.saved_tensors
-        return ctx.kernel.grad(z, grad_out), None
+        z, *aux = ctx.saved_tensors
+        return ctx.kernel.traced_grad(z, aux, grad_out), None
 
 
 def run_kernel(z: Tensor, kernel: Kernel) -> Tensor:
@@ -336,6 +346,16 @@ def prepare_targets(
 def class_view(vec: Tensor, ndim: int) -> Tensor:
     """View a per-class vector ``(C,)`` so that it broadcasts against ``(N, C, d1, ...)``."""
     return vec.view(1, -1, *([1] * (ndim - 2)))
+
+
+def one_hot_like(index: Tensor, z: Tensor) -> Tensor:
+    """``onehot(index)`` as a ``z``-dtype tensor of ``z``'s shape, for ``index`` ``(N, 1, d1, ...)``.
+
+    A comparison of the class position with the index (broadcast, no scatter), so that Inductor
+    fuses it into the surrounding elementwise pass.
+    """
+    classes = torch.arange(z.shape[1], device=z.device).view(1, -1, *([1] * (z.dim() - 2)))
+    return (classes == index).to(z.dtype)
 
 
 def class_dot(x: Tensor, vec: Tensor) -> Tensor:

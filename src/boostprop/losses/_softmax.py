@@ -5,9 +5,10 @@ Used by the rooted logistic objectives (Wang et al. 2023, arXiv:2310.03890) and 
 ``p = softmax(z)``; its gradient is ``ℓ'(log p_y)·(onehot(y) − p)``, a per-position scalar times
 ``onehot − p``.
 
-Plain expression (``torch.compile``, ``torch.func``, higher derivatives): ``log_softmax``, a gather
-and elementwise terms — for class-index targets without smoothing this is as cheap as
-``cross_entropy`` itself. Eager fast paths (:class:`~boostprop.losses._common.Kernel`):
+Plain expression (``torch.func``, higher derivatives): ``log_softmax``, a gather and elementwise
+terms. Under ``torch.compile`` the forward also returns the row max, the log-sum-exp and the
+per-position slope sums, so that the backward is one fused elementwise pass, as compiled
+``cross_entropy``'s. Eager fast paths (:class:`~boostprop.losses._common.Kernel`):
 
 * class indices without label smoothing: one saved ``(N, C)`` tensor (the softmax), turned into the
   gradient in place in backward; ``log p_y`` is ``(z_y − z_max) + log p_max``, exact also where
@@ -36,6 +37,7 @@ from ._common import (
     class_dot,
     class_view,
     dense_coefficients,
+    one_hot_like,
     prepare_targets,
     reduce,
     run_kernel,
@@ -63,6 +65,10 @@ class Term:
             for the dense fast path that forms the gradient in the forward pass (see
             :class:`Softmax`); it may overwrite ``parts.logp`` and ``parts.one_minus_p`` (computed
             when ``fused_one_minus_p``) but not ``parts.p``.
+        traced: optional ``parts -> (ℓ(logp), ℓ'(logp))`` in out-of-place operations from a
+            :class:`Softmax` with ``one_minus_p``, for the traced dense path (``torch.compile``)
+            where it is cheaper than :attr:`value_and_slope` of ``logp`` (no second
+            transcendental function).
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class Term:
         dense: Basis | None = None,
         fused: Fused | None = None,
         fused_one_minus_p: bool = False,
+        traced: Callable[[Softmax], tuple[Tensor, Tensor]] | None = None,
     ) -> None:
         self.value = value
         self.value_and_slope = value_and_slope
@@ -84,6 +91,7 @@ class Term:
         self.dense = dense
         self.fused = fused
         self.fused_one_minus_p = fused_one_minus_p
+        self.traced = traced
 
 
 class Softmax(NamedTuple):
@@ -129,6 +137,45 @@ def capped_exp(x: Tensor, cap: float) -> Tensor:
     return torch.exp(torch.clamp_max(x, cap)) * (1.0 + torch.clamp_min(x - cap, 0.0))
 
 
+def log_softmax_stats(z: Tensor) -> tuple[Tensor, Tensor]:
+    """``(m, S)`` along dim 1 with ``log_softmax(z) = (z − m) − log S`` (traced path).
+
+    ``m`` is the row max and ``S = Σ_j exp(z_j − m)``, both ``(N, 1, d1, ...)``: what a compiled
+    ``cross_entropy`` saves for its backward (it keeps ``log S``), kept apart (not ``m + log S``)
+    so that large logits lose no precision.
+    """
+    m = z.amax(dim=1, keepdim=True)
+    return m, torch.exp(z - m).sum(dim=1, keepdim=True)
+
+
+def keep_in_forward(out: Tensor, *sums: Tensor) -> Tensor:
+    """``out`` made to depend on the per-position ``sums`` (``out + 0·sum``, exactly ``out`` for
+    finite sums; the sums here are bounded).
+
+    Under ``torch.compile`` the partitioner moves values that only the backward uses into the
+    backward graph; there a slope sum would need its own reduction pass over ``(N, C)`` and a
+    materialised ``(N, C)`` buffer. Tied to the output, the sums are computed in the forward's fused
+    reduction, next to the value, and saved (``(N, ...)`` tensors).
+    """
+    for extra in sums:
+        out = out + 0.0 * extra
+    return out
+
+
+def _traced_terms(term: Term, z: Tensor, m: Tensor, total: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(ℓ(log p), ℓ'(log p), p)`` of every class, out of place, from the row statistics."""
+    shifted = z - m
+    logp = shifted - total.log()
+    if term.traced is not None:
+        e = torch.exp(shifted)
+        inv = total.reciprocal()
+        p = e * inv
+        value, slope = term.traced(Softmax(logp, p, (total - e) * inv))
+        return value, slope, p
+    value, slope = term.value_and_slope(logp)
+    return value, slope, torch.exp(logp)
+
+
 class _IndexKernel:
     """Per-position ``a·ℓ(log p_y)`` for class indices (no label smoothing)."""
 
@@ -141,11 +188,19 @@ class _IndexKernel:
         logp = torch.log_softmax(z, dim=1).gather(1, self.index).squeeze(1)
         return self.coef * self.term.value(logp)
 
-    def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
-        logp_all = torch.log_softmax(z, dim=1)
-        _, slope = self.term.value_and_slope(logp_all.gather(1, self.index).squeeze(1))
-        s = (grad_out * self.coef * slope).unsqueeze(1)
-        return (torch.exp(logp_all) * s.neg()).scatter_add(1, self.index, s)
+    def traced_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
+        m, total = log_softmax_stats(z)
+        log_s = total.log()
+        logp = (z.gather(1, self.index) - m - log_s).squeeze(1)
+        value, slope = self.term.value_and_slope(logp)
+        cslope = self.coef * slope
+        return keep_in_forward(self.coef * value, cslope), [m, log_s, cslope]
+
+    def traced_grad(self, z: Tensor, aux: list[Tensor], grad_out: Tensor) -> Tensor:
+        # a·ℓ'(log p_y)·(onehot − p): one fused pass, as compiled cross_entropy's backward
+        m, log_s, slope = aux
+        p = torch.exp(z - m - log_s)
+        return (one_hot_like(self.index, z) - p) * (grad_out * slope).unsqueeze(1)
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         p = torch.softmax(z, dim=1)
@@ -225,24 +280,37 @@ class _DenseKernel:
             return at + spread * self.row_scale
         return self._combine(value)
 
-    def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
-        # written for Inductor: pointwise terms and row sums fuse; the one scatter comes last (in
-        # place on the result) and the target's slope is taken from the gathered log-probability,
-        # so no (N, C) intermediate is materialised
-        logp = torch.log_softmax(z, dim=1)
-        _, slope = self.term.value_and_slope(logp)
-        p = torch.exp(logp)
+    def traced_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
+        # value and the slope sum Σ_j c_j·ℓ'(log p_j) (per position) in the same fused reduction
+        m, total = log_softmax_stats(z)
+        value, slope, _ = _traced_terms(self.term, z, m, total)
+        if self.t.kind == "index":
+            logp_y = z.gather(1, self.index) - m - total.log()
+            value_y, slope_y = self.term.value_and_slope(logp_y)
+            at_y = slope_y.squeeze(1) * self.at_y
+            w = self.class_coef
+            spread = value.sum(1) if w is None else class_dot(value, w)
+            slopes = slope.sum(1) if w is None else class_dot(slope, w)
+            out = value_y.squeeze(1) * self.at_y + spread * self.row_scale
+            sums = at_y + slopes * self.row_scale
+            return keep_in_forward(out, at_y, sums), [m, total, at_y, sums]
+        sums = self._combine(slope)
+        return keep_in_forward(self._combine(value), sums), [m, total, sums]
+
+    def traced_grad(self, z: Tensor, aux: list[Tensor], grad_out: Tensor) -> Tensor:
+        # A − p·ΣA with A_j = c_j·ℓ'(log p_j) in one fused pass: ΣA comes from the forward, the
+        # target's part enters through a comparison with the class index (no scatter)
+        m, total, *sums = aux
+        _, slope, p = _traced_terms(self.term, z, m, total)
+        scaled = (sums[-1] * grad_out).unsqueeze(1)
         if self.t.kind == "index":
             spread = slope * (self.row_scale * grad_out).unsqueeze(1)
             if self.class_coef is not None:
                 spread = spread * class_view(self.class_coef, slope.dim())
-            _, slope_y = self.term.value_and_slope(logp.gather(1, self.index))
-            at_y = slope_y * (self.at_y * grad_out).unsqueeze(1)
-            total = spread.sum(1, keepdim=True) + at_y
-            return (spread - p * total).scatter_add(1, self.index, at_y)
+            at_y = (sums[0] * grad_out).unsqueeze(1)
+            return spread + one_hot_like(self.index, z) * at_y - p * scaled
         go = grad_out * self.factor if self.factor != 1.0 else grad_out
-        a = slope * self.coefs * go.unsqueeze(1)
-        return a - p * a.sum(1, keepdim=True)  # A − p·ΣA
+        return slope * self.coefs * go.unsqueeze(1) - p * scaled
 
     def _fused_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         """Value and the gradient for ``grad_out = 1`` in one traversal (the term's ``fused``):

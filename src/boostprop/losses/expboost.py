@@ -38,6 +38,7 @@ from ._common import (
     class_dot,
     class_view,
     dense_coefficients,
+    one_hot_like,
     prepare_targets,
     reduce,
     resolve_cap,
@@ -106,7 +107,12 @@ class _BoostKernel:
             total = total + self.beta * z.sum(1)
         return self.omega * total - self._linear(z)
 
-    def grad(self, z: Tensor, grad_out: Tensor) -> Tensor:
+    def traced_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
+        return self.expression(z), []
+
+    def traced_grad(self, z: Tensor, aux: list[Tensor], grad_out: Tensor) -> Tensor:
+        # one fused elementwise pass: the target's −c_y enters through a comparison with the
+        # class index (no scatter, which Inductor runs as a second, random-access pass)
         go = grad_out * self.omega
         slope = torch.exp(torch.clamp_max(z, self.cap)) if self.kind == "exp" else z * z * z
         grad = slope * (go * self.alpha).unsqueeze(1)
@@ -118,9 +124,9 @@ class _BoostKernel:
             grad = grad - scale * class_view(self.row, grad.dim())
         if self.dense is not None:
             grad = grad - self.dense * grad_out.unsqueeze(1)
-        if self.index is not None:  # last: Inductor scatters in place into the fused result
+        if self.index is not None:
             assert self.cy is not None
-            grad = grad.scatter_add(1, self.index, (grad_out * self.cy).neg().unsqueeze(1))
+            grad = grad - one_hot_like(self.index, z) * (grad_out * self.cy).unsqueeze(1)
         return grad
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:

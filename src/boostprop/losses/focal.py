@@ -54,12 +54,25 @@ def _focal_term(gamma: float) -> Term:
         x = d.square_() if gamma == 2.0 else d.pow_(gamma)
         return value, x.addcmul_(p, u, value=-gamma), -1.0, None
 
+    def traced(parts: Softmax) -> tuple[Tensor, Tensor]:
+        # integer gamma ≥ 1, out of place (torch.compile): ℓ = −d^γ·log p,
+        # ℓ' = −d^(γ−1)·(d − γ·p·log p), d = 1 − p from the softmax parts: one exp, no division
+        logp, p, d = parts
+        assert d is not None
+        dg1 = d
+        for _ in range(int(gamma) - 2):
+            dg1 = dg1 * d
+        value = -(dg1 * d if gamma > 1 else d) * logp
+        inner = d - gamma * p * logp
+        return value, -(dg1 * inner) if gamma > 1 else -inner
+
     integer = gamma >= 1 and float(gamma).is_integer()
     return Term(
         value,
         value_and_slope,
         fused=fused if integer else None,
         fused_one_minus_p=True,
+        traced=traced if integer else None,
     )
 
 
