@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -97,8 +99,20 @@ def progress_bar(total: int, done: int, desc: str, progress: bool) -> Any:
     return tqdm(total=total, initial=done, desc=desc, disable=not progress, unit="run", leave=False)
 
 
-def _init_worker(threads: int) -> None:
+PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its driver is still alive
+
+
+def _init_worker(threads: int, driver_pid: int) -> None:
     torch.set_num_threads(threads)
+    # a driver killed outright (SIGKILL, or SIGTERM to it alone) cannot stop its pool: the
+    # workers would go on training runs nobody records, so each one leaves when its driver does
+    threading.Thread(target=_exit_with_driver, args=(driver_pid,), daemon=True).start()
+
+
+def _exit_with_driver(driver_pid: int) -> None:
+    while os.getppid() == driver_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 class LocalExecutor:
@@ -143,7 +157,7 @@ class LocalExecutor:
                 self.jobs,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(threads,),
+                initargs=(threads, os.getpid()),
             )
         return self._pool
 
