@@ -26,7 +26,7 @@ from typing import Any
 from boostprop.bench.runner import RunSpec, run
 
 CONTROL_ENV = "BOOSTPROP_TEST_RAY_CONTROL"
-HANG_SECONDS = 60.0  # far longer than a test; a hung run is killed or cancelled long before
+HANG_SECONDS = 600.0  # far longer than a test; a hung run is killed or cancelled long before
 GATE_SECONDS = 30.0
 
 
