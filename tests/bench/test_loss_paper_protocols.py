@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import torch
+from test_claims import fabricate
 
 from boostprop.bench.claims import get_claim, oland2017, wang2023
-from boostprop.bench.plan import Comparison
 from boostprop.bench.presets import Preset
 from boostprop.bench.recipes import HOOKS, get_recipe
 from boostprop.bench.recipes.schedules import Cosine, StepDecay
@@ -298,37 +298,6 @@ SLOW: Outcome = ([4, 4], [0.800, 0.802])
 MISS: Outcome = ([None, None], [0.300, 0.310])
 
 
-def _records(c: Comparison, outcome: dict[str, Outcome]) -> list[dict[str, Any]]:
-    """Records of ``c``'s one tuning run per recipe and its final runs (one per seed) with the
-    given epochs-to-target and test (= final validation) accuracies."""
-    recs: list[dict[str, Any]] = []
-    best = {r: c.lr_grid(r)[0] for r in c.recipes}
-    for s in c.tune_specs():
-        recs.append(
-            {**s.to_dict(), "key": s.key(), "status": "ok", "epochs_to_target": 1,
-             "final_val_acc": 0.9, "history": {}}
-        )  # fmt: skip
-    for s in c.final_specs(best):
-        etts, accs = outcome[s.recipe]
-        ett, acc = etts[s.seed - 1], accs[s.seed - 1]
-        secs = [0.1 * (e + 1) for e in range(c.epochs)]
-        recs.append(
-            {
-                **s.to_dict(),
-                "key": s.key(),
-                "status": "ok",
-                "epochs_to_target": ett,
-                "seconds_to_target": None if ett is None else secs[ett - 1],
-                "final_val_acc": acc,
-                "test_acc": acc,
-                "step_seconds": 0.01,
-                "history": {"val_acc": [acc] * c.epochs, "train_seconds": secs,
-                            "train_loss": [1.0] * c.epochs},
-            }
-        )  # fmt: skip
-    return recs
-
-
 def _paper_summaries(
     name: str, outcomes: Callable[[str, str], Outcome] | None
 ) -> dict[str, ComparisonSummary]:
@@ -339,7 +308,7 @@ def _paper_summaries(
     first = dataclasses.replace(first, epochs=10, seeds=2)
     out = {}
     for c in (first, first.with_labels(name, id=f"{first.id}_b")):
-        recs = [] if outcomes is None else _records(c, {r: outcomes(c.id, r) for r in c.recipes})
+        recs = [] if outcomes is None else fabricate(c, {r: outcomes(c.id, r) for r in c.recipes})
         out[c.id] = summarize_comparison(c, recs)
     return out
 
@@ -428,7 +397,7 @@ def test_wang_paper_rlo_that_fails_is_not_reproduced(tmp_path: Path) -> None:
     broken = {}
     for cid, s in _paper_summaries("wang2023", _wang(GAIN)).items():
         c = s.comparison
-        recs = _records(c, {r: GAIN if r.startswith("rooted") else SLOW for r in c.recipes})
+        recs = fabricate(c, {r: GAIN if r.startswith("rooted") else SLOW for r in c.recipes})
         for r in recs:
             if r["recipe"].startswith("rooted") and r["phase"] == "final":
                 r.update(status="diverged", epochs_to_target=None, final_val_acc=None)
