@@ -138,6 +138,17 @@ PAPER_PROTOCOL = (
 )
 
 
+def _gamma_text(s: ComparisonSummary, abg: str, ab: str) -> str:
+    """What γ adds on top of α, β (reported, not judged): epochs and test accuracy."""
+    gap = accuracy_gap(s, abg, ab)
+    if gap is None:
+        return "γ: not enough runs"
+    return (
+        f"γ: abg/ab {describe_speed(speed_ratio(s, abg, ab), 'epochs')}, test accuracy "
+        f"{gap[0]:+.2f} points {fmt_ci(*gap[1])}"
+    )
+
+
 def paper_judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
     """With the authors' loop: α, β vs no transformations in epochs to target; γ reported.
 
@@ -154,14 +165,7 @@ def paper_judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdi
             effects.append(f"{cid}: too few runs")
             continue
         statuses.append("holds" if ratio[0] < 1 else "not reproduced")
-        gamma = speed_ratio(s, ABG_PAPER, AB_PAPER)
-        gap = accuracy_gap(s, ABG_PAPER, AB_PAPER)
-        gtext = (
-            f"γ: abg/ab {describe_speed(gamma, 'epochs')}, test accuracy {gap[0]:+.2f} points "
-            f"{fmt_ci(*gap[1])}"
-            if gap is not None
-            else "γ: not enough runs"
-        )
+        gtext = _gamma_text(s, ABG_PAPER, AB_PAPER)
         details.append(
             f"{cid}: {AB_PAPER} vs {NONE_PAPER} {describe_speed(ratio, 'epochs')}; {gtext}"
         )
@@ -186,14 +190,7 @@ def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
             effects.append(f"{cid}: too few runs")
             continue
         statuses.append("holds" if r_plain[0] < 1 and r_none[0] < 1 else "not reproduced")
-        gamma = speed_ratio(s, ABG, AB)
-        gap = accuracy_gap(s, ABG, AB)
-        gtext = (
-            f"γ: abg/ab {describe_speed(gamma, 'epochs')}, test accuracy {gap[0]:+.2f} points "
-            f"{fmt_ci(*gap[1])}"
-            if gap is not None
-            else "γ: not enough runs"
-        )
+        gtext = _gamma_text(s, ABG, AB)
         details.append(
             f"{cid}: shortcut-ab vs tanh-mlp {describe_speed(r_plain, 'epochs')}, vs "
             f"shortcut-none {describe_speed(r_none, 'epochs')}; {gtext}"
