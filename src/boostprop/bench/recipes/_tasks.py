@@ -189,6 +189,16 @@ def metric_of(record: Mapping[str, Any]) -> Metric:
     return METRICS[name]
 
 
+def _recorded(record: Mapping[str, Any], name: str, accuracy_name: str) -> float | None:
+    """``record[name]``, or for an accuracy record written without it ``record[accuracy_name]``
+    (older records), as a float; ``None`` when absent or null."""
+    if name in record:
+        value = record[name]
+    else:
+        value = record.get(accuracy_name) if metric_of(record).fraction else None
+    return None if value is None else float(value)
+
+
 def final_val_metric(record: Mapping[str, Any]) -> float | None:
     """The record's final validation metric (``final_val_metric``; ``final_val_acc`` for an
     accuracy record written without it), ``None`` for a failed run.
@@ -197,11 +207,7 @@ def final_val_metric(record: Mapping[str, Any]) -> float | None:
         >>> final_val_metric({"status": "ok", "final_val_acc": 0.9})
         0.9
     """
-    if "final_val_metric" in record:
-        value = record["final_val_metric"]
-    else:
-        value = record.get("final_val_acc") if metric_of(record).fraction else None
-    return None if value is None else float(value)
+    return _recorded(record, "final_val_metric", "final_val_acc")
 
 
 def test_metric(record: Mapping[str, Any]) -> float | None:
@@ -212,11 +218,7 @@ def test_metric(record: Mapping[str, Any]) -> float | None:
         >>> test_metric({"metric": {"name": "rmse"}, "test_metric": 0.3})
         0.3
     """
-    if "test_metric" in record:
-        value = record["test_metric"]
-    else:
-        value = record.get("test_acc") if metric_of(record).fraction else None
-    return None if value is None else float(value)
+    return _recorded(record, "test_metric", "test_acc")
 
 
 test_metric.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported
