@@ -27,8 +27,8 @@ EPILOG = """\
 examples:
   boostprop reproduce                       every claim, quick preset, report in reports/quick
   boostprop reproduce --only baselines      one claim
-  boostprop reproduce --preset full --jobs 2 --out reports/full
-  boostprop reproduce --preset full --estimate  how long that takes (measured step times)
+  boostprop reproduce --preset standard --jobs 2   the published verdicts (under 2 hours)
+  boostprop reproduce --preset full --estimate  how long a preset takes (measured step times)
   boostprop bench --dataset mnist1d --recipes softmax-ce+sgd,softmax-ce+adam
   boostprop report reports/quick            rebuild the report from a results folder
   boostprop datasets                        which data sets are available, and from where
@@ -126,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=[p.value for p in Preset],
         default="quick",
-        help="experiment size: quick (minutes, default), full (hours), smoke (seconds, for tests)",
+        help=(
+            "experiment size: quick (minutes, default), standard (the published verdicts, "
+            "under 2 hours with --jobs 2), full (many hours), smoke (seconds, for tests)"
+        ),
     )
     rep.add_argument(
         "--only",
