@@ -891,3 +891,30 @@ def test_the_paper_protocol_is_guarded_too(tmp_path: Path) -> None:
     assert claim.judge_protocol("paper", summaries, tmp_path).status == "inconclusive"
     assert claim.paper_judge is not None
     assert claim.paper_judge(summaries, tmp_path).status == "holds"
+
+
+def test_munoz_paper_arm_details_name_its_one_learning_rate_and_missing_sgd(
+    tmp_path: Path,
+) -> None:
+    """The paper protocol's comparison has one learning rate and no SGD recipe: its details say
+    so instead of a spread over a one-point grid (0.0 vs 0.0) and a step ratio of NaN."""
+    claim = get_claim("munoz2025")
+    summaries = {}
+    for c in claim.comparisons(Preset.SMOKE, "paper"):
+        c = dataclasses.replace(c, epochs=10)
+        summaries[c.id] = summarize_comparison(
+            c, fabricate(c, {r: (FAST if "neuronboost" in r else SLOW) for r in c.recipes})
+        )
+    assert summaries, "the smoke preset plans Munoz's paper arm"
+    v = claim.judge_protocol("paper", summaries, tmp_path)
+    assert v.details and all(
+        "one learning rate (no grid)" in d and "no SGD recipe in this comparison" in d
+        for d in v.details
+    )
+    assert not any("nan" in d or "spread" in d for d in v.details)
+    # a tuned comparison (the quick preset's three-point grid) still reports the spread
+    c = dataclasses.replace(claim.comparisons(Preset.QUICK)[0], epochs=10)
+    seeds = ([4] * c.seeds, [0.80] * c.seeds)
+    quick = {c.id: summarize_comparison(c, fabricate(c, {r: seeds for r in c.recipes}))}
+    tuned = claim.judge(quick, tmp_path)
+    assert tuned.details and all("lr-grid spread" in d for d in tuned.details)

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from boostprop.bench.claims._claim import Arm, Claim, register_claim
@@ -137,17 +136,22 @@ def _judge(nb_recipe: str | None, summaries: dict[str, ComparisonSummary]) -> Ve
             continue
         statuses.append("holds" if ratio[0] < 1 else "not reproduced")
         sgd = s.recipes.get(sgd_recipe)
-        step = (
-            s[nb].step_seconds / sgd.step_seconds
-            if sgd is not None and sgd.step_seconds > 0
-            else math.nan
+        if sgd is None:
+            step = "step time: no SGD recipe in this comparison"
+        elif sgd.step_seconds > 0:
+            step = f"step time {s[nb].step_seconds / sgd.step_seconds:.2f}× SGD"
+        else:
+            step = "step time × SGD: not measured (no SGD step time recorded)"
+        # a one-point grid (the paper protocol's) has no spread over learning rates to report
+        spread = (
+            f"lr-grid spread of the validation metric {_spread(s, nb)} vs {_spread(s, adam)} "
+            f"(diverged over the grid: {s[nb].n_tuning_failed} vs {s[adam].n_tuning_failed})"
+            if len(s.comparison.lr_factors) > 1
+            else "one learning rate (no grid)"
         )
         details.append(
             f"{cid}: NeuronBoost vs Adam {describe_speed(ratio, 'seconds')}, "
-            f"{describe_speed(speed_ratio(s, nb, adam), 'epochs')}; lr-grid spread of the "
-            f"validation metric {_spread(s, nb)} vs {_spread(s, adam)} "
-            f"(diverged over the grid: {s[nb].n_tuning_failed} vs {s[adam].n_tuning_failed}); "
-            f"step time {step:.2f}× SGD"
+            f"{describe_speed(speed_ratio(s, nb, adam), 'epochs')}; {spread}; {step}"
         )
         effects.append(
             f"{cid}: NB/Adam {ratio_effect(s, nb, adam, 'seconds')}, {ratio_effect(s, nb, adam)}"
