@@ -139,6 +139,70 @@ def speed_ratio(
     return c.median / b.median, c.n_missed, b.n_missed
 
 
+def ratio_interval(
+    summary: ComparisonSummary, candidate: str, baseline: str, unit: str = "epochs"
+) -> tuple[float, float] | None:
+    """The 95% bootstrap interval over seeds of the median time-to-target ratio candidate /
+    baseline (misses at the budget), the interval :func:`ratio_effect` prints; ``None`` when a
+    side has no run."""
+    get = (lambda r: r.epochs_to_target) if unit == "epochs" else (lambda r: r.seconds_to_target)
+    c, b = get(summary[candidate]).values, get(summary[baseline]).values
+    if not len(c) or not len(b) or not (b > 0).all():
+        return None
+    return bootstrap_ratio_ci(c, b)
+
+
+SIDES = ("<", "<=", ">=")
+# appended to the rules of the claims judged with versus/decide (the report prints each rule)
+INTERVAL_RULE = (
+    " Each condition is decided by its 95% interval, never by the point estimate alone: a "
+    "comparison holds when every interval lies on the claim's side of its threshold, is not "
+    "reproduced when one lies wholly on the other side (or the accuracy is significantly "
+    "lower), and is inconclusive when an interval contains its threshold."
+)
+
+
+def versus(interval: tuple[float, float] | None, threshold: float, side: str) -> str:
+    """Where a 95% interval lies against a claim's threshold: ``"pass"`` when all of it is on the
+    claim's side (``side`` is the claim's relation, effect ``<``, ``<=`` or ``>=`` threshold),
+    ``"fail"`` when all of it is on the other side, ``"unclear"`` when it contains the threshold
+    or there is no interval. A verdict is decided only by intervals that exclude the threshold.
+
+    Example:
+        >>> versus((0.5, 0.7), 0.75, "<="), versus((0.8, 1.2), 0.75, "<="), versus((0.5, 1.3), 0.75, "<=")
+        ('pass', 'fail', 'unclear')
+        >>> versus((-0.5, 2.6), 1.4, ">="), versus((1.5, 2.0), 1.4, ">=")
+        ('unclear', 'pass')
+    """
+    if side not in SIDES:
+        raise ValueError(f"side: expected one of {SIDES}, got {side!r}")
+    if interval is None:
+        return "unclear"
+    lo, hi = interval
+    if side == "<":
+        return "pass" if hi < threshold else "fail" if lo >= threshold else "unclear"
+    if side == "<=":
+        return "pass" if hi <= threshold else "fail" if lo > threshold else "unclear"
+    return "pass" if lo >= threshold else "fail" if hi < threshold else "unclear"
+
+
+def decide(*conditions: str) -> str:
+    """A comparison's status from its conditions (each ``"pass"``, ``"fail"`` or ``"unclear"``,
+    see :func:`versus`): ``"not reproduced"`` when one fails, ``"holds"`` when all pass,
+    ``"inconclusive"`` otherwise (an interval that contains a threshold decides nothing).
+
+    Example:
+        >>> decide("pass", "pass"), decide("pass", "unclear"), decide("unclear", "fail")
+        ('holds', 'inconclusive', 'not reproduced')
+    """
+    bad = [c for c in conditions if c not in ("pass", "fail", "unclear")]
+    if bad or not conditions:
+        raise ValueError(f"conditions: expected 'pass', 'fail' or 'unclear', got {conditions!r}")
+    if "fail" in conditions:
+        return "not reproduced"
+    return "holds" if all(c == "pass" for c in conditions) else "inconclusive"
+
+
 def ratio_effect(
     summary: ComparisonSummary, candidate: str, baseline: str, unit: str = "epochs"
 ) -> str:

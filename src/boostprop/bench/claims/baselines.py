@@ -19,14 +19,18 @@ from boostprop.bench.presets import PresetTable
 from boostprop.bench.recipes.baselines import ADAM, SGD
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.verdicts import (
+    INTERVAL_RULE,
     Verdict,
     accuracy_gap,
     combine,
+    decide,
     describe_speed,
     fmt_ci,
     gap_effect,
     ratio_effect,
+    ratio_interval,
     speed_ratio,
+    versus,
 )
 
 WORKLOADS = ("fashion_mlp", "mnist1d_mlp")
@@ -42,14 +46,18 @@ def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
             details.append(f"{cid}: no finished runs")
             effects.append(f"{cid}: no finished runs")
             continue
-        statuses.append("holds" if ratio[0] < 1 else "not reproduced")
+        status = decide(versus(ratio_interval(s, ADAM, SGD), 1.0, "<"))
+        statuses.append(status)
         gap = accuracy_gap(s, ADAM, SGD)
         acc = (
             f"test accuracy gap {gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}"
             if gap is not None
             else "test accuracy: fewer than two finished runs on a side"
         )
-        details.append(f"{cid}: Adam/SGD {describe_speed(ratio, 'epochs')}; {acc}")
+        details.append(
+            f"{cid}: Adam/SGD {describe_speed(ratio, 'epochs')}, {ratio_effect(s, ADAM, SGD)}; "
+            f"{acc} → {status}"
+        )
         effects.append(f"{cid}: Adam/SGD {ratio_effect(s, ADAM, SGD)}, {gap_effect(gap)}")
     return Verdict(
         combine(statuses), "; ".join(details) or "no data", tuple(details), tuple(effects)
@@ -67,7 +75,7 @@ CLAIM = register_claim(
         rule=(
             "Holds on a data set when Adam's median epochs-to-target (failed runs counted at the "
             "budget) is below SGD's; the test-accuracy gap Adam − SGD is reported with its 95% "
-            "bootstrap interval."
+            "bootstrap interval." + INTERVAL_RULE
         ),
         sizes=PresetTable.same(WORKLOADS),
         arms=lambda workloads: [Arm(w, (SGD, ADAM)) for w in workloads],

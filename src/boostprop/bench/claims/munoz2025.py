@@ -27,11 +27,15 @@ from boostprop.bench.recipes.neuron_boost import NB, NB_DIAG, NB_PAPER
 from boostprop.bench.recipes.regression import MSE_ADAM, MSE_NB, MSE_NB_DIAG, MSE_SGD
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.verdicts import (
+    INTERVAL_RULE,
     Verdict,
     combine,
+    decide,
     describe_speed,
     ratio_effect,
+    ratio_interval,
     speed_ratio,
+    versus,
 )
 
 RECIPES = (NB, NB_DIAG, ADAM, SGD)
@@ -134,7 +138,8 @@ def _judge(nb_recipe: str | None, summaries: dict[str, ComparisonSummary]) -> Ve
             details.append(f"{cid}: no finished runs")
             effects.append(f"{cid}: no finished runs")
             continue
-        statuses.append("holds" if ratio[0] < 1 else "not reproduced")
+        status = decide(versus(ratio_interval(s, nb, adam, "seconds"), 1.0, "<"))
+        statuses.append(status)
         sgd = s.recipes.get(sgd_recipe)
         if sgd is None:
             step = "step time: no SGD recipe in this comparison"
@@ -151,7 +156,8 @@ def _judge(nb_recipe: str | None, summaries: dict[str, ComparisonSummary]) -> Ve
         )
         details.append(
             f"{cid}: NeuronBoost vs Adam {describe_speed(ratio, 'seconds')}, "
-            f"{describe_speed(speed_ratio(s, nb, adam), 'epochs')}; {spread}; {step}"
+            f"{describe_speed(speed_ratio(s, nb, adam), 'epochs')}; "
+            f"{ratio_effect(s, nb, adam, 'seconds')}; {spread}; {step} → {status}"
         )
         effects.append(
             f"{cid}: NB/Adam {ratio_effect(s, nb, adam, 'seconds')}, {ratio_effect(s, nb, adam)}"
@@ -174,6 +180,7 @@ CLAIM = register_claim(
             "Per data set: holds when NeuronBoost's median training seconds to target (misses and "
             "failed runs counted at the seconds the whole epoch budget takes at the run's step time) is below tuned Adam's. The spread of the final validation "
             "metric (accuracy, pixel accuracy or RMSE) over the learning-rate grid and the per-step time relative to SGD are reported."
+            + INTERVAL_RULE
         ),
         sizes=SIZES,
         arms=lambda arms: arms,

@@ -30,16 +30,20 @@ from boostprop.bench.recipes.expboost import OPTIMIZERS_LR, PAPER_LR, PAPER_RECI
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.verdicts import (
     BASELINE_RECIPES,
+    INTERVAL_RULE,
     Verdict,
     accuracy_gap,
     combine,
+    decide,
     describe_failure,
     describe_speed,
     failed,
     fmt_ci,
     gap_effect,
     ratio_effect,
+    ratio_interval,
     speed_ratio,
+    versus,
 )
 from boostprop.bench.workloads import get_workload
 
@@ -176,11 +180,15 @@ def _judge(summaries: dict[str, ComparisonSummary], opts: Sequence[str]) -> Verd
                 effects.append(f"{cid}/{opt}: too few runs")
                 continue
             lower = gap[0] < 0 and gap[2] < 0.05
-            ok = ratio[0] <= MAX_EPOCH_RATIO and not lower
-            statuses.append("holds" if ok else "not reproduced")
+            status = decide(
+                versus(ratio_interval(s, cand, base), MAX_EPOCH_RATIO, "<="),
+                "fail" if lower else "pass",
+            )
+            statuses.append(status)
             details.append(
-                f"{cid} / {opt}: expboost vs softmax-CE {describe_speed(ratio, 'epochs')}; "
-                f"test accuracy {gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}"
+                f"{cid} / {opt}: expboost vs softmax-CE {describe_speed(ratio, 'epochs')}, "
+                f"{ratio_effect(s, cand, base)}; test accuracy {gap[0]:+.2f} points, 95% CI "
+                f"{fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g} → {status}"
             )
             effects.append(
                 f"{cid}/{opt}: expGB/CE {ratio_effect(s, cand, base)}, {gap_effect(gap)}"
@@ -232,7 +240,8 @@ CLAIM = register_claim(
         rule=(
             "Per data set and optimizer: holds when expboost's median epochs-to-target is ≤ 0.75× "
             "softmax-CE's with the same optimizer and its mean test accuracy is not significantly lower "
-            "(a lower mean with Welch p < 0.05 counts as lower); otherwise not reproduced."
+            "(a lower mean with Welch p < 0.05 counts as lower)."
+            + INTERVAL_RULE
         ),
         sizes=SIZES,
         arms=arms,

@@ -32,14 +32,18 @@ from boostprop.bench.recipes.shortcut import AB, AB_PAPER, ABG, ABG_PAPER, NONE,
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.verdicts import (
     BASELINE_RECIPES,
+    INTERVAL_RULE,
     Verdict,
     accuracy_gap,
     combine,
+    decide,
     describe_speed,
     fmt_ci,
     gap_effect,
     ratio_effect,
+    ratio_interval,
     speed_ratio,
+    versus,
 )
 
 RECIPES = (PLAIN, NONE, AB, ABG)
@@ -193,7 +197,11 @@ def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
             details.append(f"{cid}: not enough finished runs")
             effects.append(f"{cid}: too few runs")
             continue
-        statuses.append("holds" if r_plain[0] < 1 and r_none[0] < 1 else "not reproduced")
+        status = decide(
+            versus(ratio_interval(s, AB, PLAIN), 1.0, "<"),
+            versus(ratio_interval(s, AB, NONE), 1.0, "<"),
+        )
+        statuses.append(status)
         gtext = _gamma_text(s, ABG, AB)
         details.append(
             f"{cid}: shortcut-ab vs tanh-mlp {describe_speed(r_plain, 'epochs')}, vs "
@@ -234,7 +242,7 @@ CLAIM = register_claim(
             "and shortcut-none's (each with its own tuned learning rate). The effect of γ "
             "(shortcut-abg vs shortcut-ab: speed and final test accuracy) is reported separately. The "
             "angle part holds when the mean angle between g and (H + μI)⁻¹g over μ and checkpoints is "
-            "smaller with transformations."
+            "smaller with transformations." + INTERVAL_RULE
         ),
         sizes=SIZES,
         arms=arms,

@@ -36,14 +36,18 @@ from boostprop.bench.recipes.rooted import KS, PAPER_RECIPES
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.verdicts import (
     BASELINE_RECIPES,
+    INTERVAL_RULE,
     Verdict,
     accuracy_gap,
     combine,
+    decide,
     describe_speed,
     fmt_ci,
     gap_effect,
     ratio_effect,
+    ratio_interval,
     speed_ratio,
+    versus,
 )
 from boostprop.bench.workloads import get_workload
 
@@ -226,8 +230,11 @@ def _judge(
             gap = accuracy_gap(s, best, base)
             ratio = speed_ratio(s, best, base)
             assert gap is not None
-            ok = gap[0] >= MIN_GAIN_POINTS and ratio is not None and ratio[0] < 1
-            statuses.append("holds" if ok else "not reproduced")
+            status = decide(
+                versus(gap[1], MIN_GAIN_POINTS, ">="),
+                versus(ratio_interval(s, best, base), 1.0, "<"),
+            )
+            statuses.append(status)
             vs_focal = ""
             if focal is not None and focal in s.recipes:
                 fgap = accuracy_gap(s, best, focal)
@@ -235,7 +242,8 @@ def _judge(
             details.append(
                 f"{cid} / {opt}: best RLO {best.split('+')[0]} − softmax-CE test accuracy "
                 f"{gap[0]:+.2f} points, 95% CI {fmt_ci(*gap[1])}, Welch p = {gap[2]:.3g}; "
-                f"{describe_speed(ratio, 'epochs')}{vs_focal}"
+                f"{describe_speed(ratio, 'epochs')}, {ratio_effect(s, best, base)}{vs_focal} "
+                f"→ {status}"
             )
             effects.append(
                 f"{cid}/{opt}: best RLO − CE {gap_effect(gap)}, {ratio_effect(s, best, base)}"
@@ -291,7 +299,7 @@ CLAIM = register_claim(
             "has a mean test accuracy that beats "
             "softmax-CE's by ≥ 1.4 points and it reaches the target in fewer epochs (median); the gap "
             "and its 95% bootstrap interval are reported either way. The binary part (RLO vs logistic "
-            "regression, L-BFGS iterations to tolerance) is reported, not judged."
+            "regression, L-BFGS iterations to tolerance) is reported, not judged." + INTERVAL_RULE
         ),
         sizes=SIZES,
         arms=arms,
