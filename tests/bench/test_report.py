@@ -200,3 +200,29 @@ def test_report_smoke_states_no_verdict_where_the_baselines_missed(smoke: Path) 
         for word in ("holds", "not reproduced"):
             assert word not in verdict_part.replace(claim.paper_protocol, ""), (claim.name, word)
     assert guarded  # the smoke preset's baselines do miss its targets
+
+
+def test_scope_names_every_training_subset_of_a_data_set() -> None:
+    """Two comparisons on one data set with different subsets (Wang's ResNet on 3,000 images,
+    its ViT on 8,000) are both named, not only the first."""
+    from boostprop.bench.plan import Comparison
+    from boostprop.bench.report import scope_of
+
+    def comp(cid: str, subset: int | None, dataset: str = "fashion_mnist") -> Comparison:
+        return Comparison(
+            claim="x",
+            id=cid,
+            title=cid,
+            dataset=dataset,
+            model="mlp",
+            recipes=("softmax-ce+adam",),
+            target=0.8,
+            epochs=2,
+            batch_size=8,
+            seeds=5,
+            lr_factors=(1.0,),
+            train_subset=subset,
+        )
+
+    scope = scope_of([comp("a", 3000), comp("b", 8000), comp("c", 3000), comp("d", None, "iris")])
+    assert scope == "seeds: 5; data: fashion_mnist (3000, 8000 train), iris"

@@ -299,12 +299,16 @@ def scope_of(comparisons: list[Comparison]) -> str:
     if not comparisons:
         return ""
     seeds = sorted({c.seeds for c in comparisons})
-    data: dict[str, str] = {}
+    subsets: dict[str, list[int]] = {}  # data set -> its training subsets, in order
     for c in comparisons:
-        data.setdefault(
-            c.dataset, c.dataset + (f" ({c.train_subset} train)" if c.train_subset else "")
-        )
-    return f"seeds: {', '.join(map(str, seeds))}; data: {', '.join(data.values())}"
+        sizes = subsets.setdefault(c.dataset, [])
+        if c.train_subset and c.train_subset not in sizes:
+            sizes.append(c.train_subset)
+    data = [
+        d + (f" ({', '.join(map(str, sizes))} train)" if sizes else "")
+        for d, sizes in subsets.items()
+    ]
+    return f"seeds: {', '.join(map(str, seeds))}; data: {', '.join(data)}"
 
 
 def measured_cell(verdict: Verdict, comparisons: list[Comparison]) -> str:
