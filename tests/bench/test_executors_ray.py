@@ -135,7 +135,14 @@ class Cluster:
         the others use that connection (one Ray job, so the workers' imports are paid once)."""
         # the workers import this checkout's boostprop (the one under test) and _ray_helpers
         pythonpath = os.pathsep.join([str(HERE), str(Path(boostprop.__file__).parents[1])])
-        env = {"PYTHONPATH": pythonpath, CONTROL_ENV: str(self.control)}
+        # Ray starts its workers at niceness 15; beside the other test worker's training they
+        # then get almost no CPU (a cold worker took over 180 s for a first iris run), so this
+        # test's workers run at the default niceness, as the processes they share the cores with
+        env = {
+            "PYTHONPATH": pythonpath,
+            CONTROL_ENV: str(self.control),
+            "RAY_worker_niceness": "0",
+        }
         kw.setdefault("run_fn", controlled_run)
         return RayExecutor(self.address, init_kwargs={"runtime_env": {"env_vars": env}}, **kw)
 
