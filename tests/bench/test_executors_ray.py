@@ -177,6 +177,9 @@ def ray_cluster() -> Iterator[Cluster]:
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: what the teardown kills
+                # Ctrl-C (ray.cancel's interrupt) must reach the workers even if this pytest
+                # worker ignores SIGINT: an ignored signal is inherited across exec
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
         try:
             rc = head.wait(timeout=120)
@@ -338,8 +341,20 @@ def test_killed_worker_loses_no_finished_run_and_a_rerun_completes(
     assert _starts(control) == Counter(keys) + Counter([victim.key()])  # only the lost one again
 
 
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt in this process, whatever an earlier test in the same
+    pytest worker installed for SIGINT (a library's handler, or none, leaves the signal
+    without effect and the interrupt test waiting out its hung run)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_interrupt_keeps_finished_runs_and_cancels_the_rest(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster, tmp_path: Path, default_sigint: None
 ) -> None:
     specs = _specs()
     first, hung, gated = specs[0], specs[1], specs[2:]
