@@ -208,13 +208,13 @@ def ratio_effect(
 ) -> str:
     """``"0.75× [0.50, 1.00] epochs"``: the median time-to-target ratio candidate / baseline
     (misses at the budget) with its 95% bootstrap interval over seeds."""
+    interval = ratio_interval(summary, candidate, baseline, unit)
+    if interval is None:
+        return f"{unit}: no runs"
     get = (lambda r: r.epochs_to_target) if unit == "epochs" else (lambda r: r.seconds_to_target)
     c, b = get(summary[candidate]).values, get(summary[baseline]).values
-    if not len(c) or not len(b) or not (b > 0).all():
-        return f"{unit}: no runs"
-    lo, hi = bootstrap_ratio_ci(c, b)
     ratio = float(np.median(c) / np.median(b))
-    return f"{ratio:.2f}× [{lo:.2f}, {hi:.2f}] {unit}"
+    return f"{ratio:.2f}× [{interval[0]:.2f}, {interval[1]:.2f}] {unit}"
 
 
 def gap_effect(gap: tuple[float, tuple[float, float], float] | None) -> str:
