@@ -240,8 +240,7 @@ CLAIM = register_claim(
         rule=(
             "Per data set and optimizer: holds when expboost's median epochs-to-target is ≤ 0.75× "
             "softmax-CE's with the same optimizer and its mean test accuracy is not significantly lower "
-            "(a lower mean with Welch p < 0.05 counts as lower)."
-            + INTERVAL_RULE
+            "(a lower mean with Welch p < 0.05 counts as lower)." + INTERVAL_RULE
         ),
         sizes=SIZES,
         arms=arms,
