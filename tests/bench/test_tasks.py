@@ -96,6 +96,94 @@ def test_language_model_is_scored_in_bits_per_char_whatever_its_loss(
     assert rec["seconds_to_target"] == rec["history"]["train_seconds"][0]
 
 
+def test_language_model_judged_by_next_char_accuracy_trains_the_same_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same training judged by bits/char and by next-character accuracy: the metric changes
+    # what is judged and recorded, never what is trained
+    by_bits, _ = _run_keeping_model(_lm_spec(recipe="expboost+sgd", lr=0.05), monkeypatch)
+    spec = _lm_spec(recipe="expboost+sgd", lr=0.05, metric_name="next_char_accuracy", target=0.05)
+    rec, model = _run_keeping_model(spec, monkeypatch)
+    data = prepare_data("text_shakespeare", 64, eval_subset=32)
+    assert rec["metric"] == {"name": "next_char_accuracy", "higher_is_better": True}
+    for split, judged, bits in (
+        (data.val, "final_val_metric", None),
+        (data.test, "test_metric", "test_bits_per_char"),
+    ):
+        with torch.no_grad():
+            acc = float((model(split[0]).argmax(1) == split[1]).double().mean())
+        assert rec[judged] == pytest.approx(acc)
+        if bits is not None:
+            assert rec[bits] == pytest.approx(_bits(model, *split), rel=1e-5)
+    history, plain = rec["history"], by_bits["history"]
+    assert history["val_bits_per_char"] == plain["val_metric"]  # bits/char kept beside it
+    assert history["val_metric"] == history["val_acc"] == plain["val_acc"]
+    assert history["train_loss"] == plain["train_loss"]
+    # higher is better: met at the first epoch whose accuracy reaches the target
+    met = [i + 1 for i, v in enumerate(history["val_metric"]) if v >= 0.05]
+    assert rec["epochs_to_target"] == (met[0] if met else None)
+    # the key: a run judged by its task's metric has the key it had before metric_name existed
+    assert (
+        "metric_name" not in by_bits["components"]
+        and "metric_name" not in RunSpec.from_dict(by_bits).content()
+    )
+    assert spec.key() != RunSpec.from_dict(by_bits).key()
+
+
+def test_a_metric_the_task_does_not_have_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"metric_name: expected None or one of \['accuracy'\]"):
+        make_spec(
+            "softmax-ce+adam",
+            "iris",
+            lr=0.1,
+            seed=0,
+            epochs=1,
+            batch_size=8,
+            target=0.5,
+            metric_name="next_char_accuracy",
+        )
+    with pytest.raises(ValueError, match="target: expected a validation next-character accuracy"):
+        Comparison(
+            claim="x",
+            id="lm",
+            title="lm",
+            dataset="text_shakespeare",
+            model="char_transformer",
+            model_kwargs=TINY_LM,
+            recipes=("softmax-ce+adam",),
+            target=3.9,
+            epochs=1,
+            batch_size=8,
+            seeds=1,
+            lr_factors=(1.0,),
+            metric_name="next_char_accuracy",
+        )
+
+
+def test_a_comparison_names_its_metric_in_plan_json_only_when_it_has_one() -> None:
+    kw: dict[str, Any] = dict(
+        claim="x",
+        id="lm",
+        title="lm",
+        dataset="text_shakespeare",
+        model="char_transformer",
+        model_kwargs=TINY_LM,
+        recipes=("softmax-ce+adam",),
+        epochs=1,
+        batch_size=8,
+        seeds=1,
+        lr_factors=(1.0,),
+    )
+    own = Comparison(target=3.9, **kw)
+    assert "metric_name" not in own.to_dict()
+    assert Comparison.from_dict(own.to_dict()) == own
+    judged = Comparison(target=0.25, metric_name="next_char_accuracy", **kw)
+    assert judged.to_dict()["metric_name"] == "next_char_accuracy"
+    assert Comparison.from_dict(judged.to_dict()) == judged
+    assert {s.metric_name for s in judged.tune_specs()} == {"next_char_accuracy"}
+    assert summarize_comparison(judged, []).metric.name == "next_char_accuracy"
+
+
 def test_regression_is_scored_by_rmse_with_integer_indices_untouched(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

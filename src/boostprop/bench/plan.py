@@ -33,7 +33,7 @@ from typing import Any
 
 from boostprop.bench.recipes import data_source, dataset_info, get_recipe
 from boostprop.bench.recipes._registry import check_applies
-from boostprop.bench.recipes._tasks import task_metric
+from boostprop.bench.recipes._tasks import run_metric
 from boostprop.bench.runner import RunSpec, _jsonable
 from boostprop.bench.store import write_json_atomic
 
@@ -77,6 +77,9 @@ class Comparison:
     lr_extend_max: int = 0  # extra learning rates per direction when the best is at an edge
     lr_extend_factor: float = 3.0  # each extra learning rate is the edge's ×/÷ this factor
     protocol: str = "tuned"  # "tuned" baselines, or the "paper"'s own setup (a label)
+    # the metric runs are judged by (and ``target`` is a value of) when not the task's own:
+    # recipes._tasks.run_metric; None (the task's metric) is left out of plan.json
+    metric_name: str | None = None
 
     def __post_init__(self) -> None:
         if not self.recipes:
@@ -120,7 +123,7 @@ class Comparison:
         object.__setattr__(self, "model_kwargs", _jsonable(dict(self.model_kwargs)))
         if not self.components:  # a new comparison: resolve it from the registries, now
             info = dataset_info(self.dataset)  # clear error for an unknown data set
-            task_metric(info.task).check_target(self.target)
+            run_metric(info.task, self.metric_name).check_target(self.target)
             for r in recipes:  # a loss that does not apply to the task is refused now
                 check_applies(r, get_recipe(r).loss, info.task, self.dataset)
             comps = {
@@ -147,8 +150,13 @@ class Comparison:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything about the comparison as JSON data, resolved content included."""
-        return _jsonable(asdict(self))
+        """Everything about the comparison as JSON data, resolved content included
+        (``metric_name`` only when set, so plans of comparisons judged by their task's own
+        metric read as they did before a comparison could name another)."""
+        data: dict[str, Any] = _jsonable(asdict(self))
+        if data["metric_name"] is None:
+            del data["metric_name"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
@@ -186,6 +194,7 @@ class Comparison:
             claim=self.claim,
             comparison=self.id,
             data_source=self.data_source,
+            metric_name=self.metric_name,
         )
 
     def tune_specs(self) -> list[RunSpec]:

@@ -53,7 +53,7 @@ from boostprop.bench.recipes import (
     model_factory,
 )
 from boostprop.bench.recipes._registry import check_applies
-from boostprop.bench.recipes._tasks import ACCURACY_TASKS, task_metric
+from boostprop.bench.recipes._tasks import ACCURACY_TASKS, run_metric, task_metric
 
 EVAL_BATCH = 4096
 EVAL_BATCH_DENSE = 128  # samples per evaluation batch of tasks with an output per position/pixel
@@ -63,6 +63,8 @@ EVAL_BATCH_DENSE = 128  # samples per evaluation batch of tasks with an output p
 # 3: records name their task's metric (metric, val_metric, final_val_metric, test_metric); integer
 # inputs are no longer standardised; targets are met in the metric's direction.
 TRAINING_CODE_VERSION = 3
+# an alternative metric (recipes._tasks.ALTERNATIVE_METRICS) -> the value of measure() it is
+MEASURED_AS = {"next_char_accuracy": "acc"}
 LABELS = ("recipe", "claim", "comparison")  # name a run in a report; not part of what is trained
 COMPONENTS = ("loss", "optimizer", "model", "hooks")
 
@@ -81,6 +83,8 @@ class RunSpec:
     ``comparison`` only label the record (they are not part of :meth:`key`). ``target`` is a
     value of the data set's task's metric (a validation accuracy in (0, 1], or a positive
     bits/char or RMSE, met from below); :func:`make_spec` and the run check it against the task.
+    ``metric_name`` judges the run by another metric of its task than the task's own
+    (:func:`~boostprop.bench.recipes._tasks.run_metric`), and ``target`` is then its value.
     """
 
     recipe: str
@@ -98,6 +102,9 @@ class RunSpec:
     comparison: str = "adhoc"
     data_source: str | None = None  # digest of a user's data code (None for built-in sets)
     code_version: int = TRAINING_CODE_VERSION
+    # the metric the run is judged by when not its task's own (recipes._tasks.run_metric): a
+    # language model's "next_char_accuracy"; None, the task's metric, is left out of the key
+    metric_name: str | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
@@ -119,6 +126,10 @@ class RunSpec:
                 f"target: expected a positive value of the task's validation metric (an accuracy "
                 f"in (0, 1], a bits/char or an RMSE), got {self.target!r}"
             )
+        if self.metric_name is not None and not isinstance(self.metric_name, str):
+            raise ValueError(
+                f"metric_name: expected None or a metric's name, got {self.metric_name!r}"
+            )
         for name in ("train_subset", "eval_subset"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
@@ -139,8 +150,14 @@ class RunSpec:
         return _jsonable(asdict(self))
 
     def content(self) -> dict[str, Any]:
-        """What is trained: the specification without its labels."""
-        return {k: v for k, v in self.to_dict().items() if k not in LABELS}
+        """What is trained: the specification without its labels (and without ``metric_name``
+        when it is None, so that runs judged by their task's metric keep the keys they had
+        before a run could name another)."""
+        return {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in LABELS and not (k == "metric_name" and v is None)
+        }
 
     def key(self) -> str:
         """A stable identifier of what is trained: the hash of :meth:`content` (the resolved
@@ -174,7 +191,7 @@ def make_spec(
     r = get_recipe(recipe)
     check_applies(recipe, r.loss, info.task, dataset)
     if fields.get("target") is not None:
-        task_metric(info.task).check_target(fields["target"])
+        run_metric(info.task, fields.get("metric_name")).check_target(fields["target"])
     components = r.resolve(model, model_kwargs or {}, info.input_shape)
     return RunSpec(
         recipe=recipe,
@@ -443,7 +460,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
 
 def _train(spec: RunSpec) -> dict[str, Any]:
     data = prepare_data(spec.dataset, spec.train_subset, eval_subset=spec.eval_subset)
-    metric = task_metric(data.task)
+    own = task_metric(data.task)
+    metric = run_metric(data.task, spec.metric_name)
+    judged = "metric" if metric == own else MEASURED_AS[metric.name]
     if spec.target is not None:
         metric.check_target(spec.target)
     model, loss_fn, optimizer, hooks = build_run(spec, data)
@@ -457,11 +476,16 @@ def _train(spec: RunSpec) -> dict[str, Any]:
         "val_metric": [],
         **({"val_acc": []} if has_acc else {}),
         **({"val_miou": []} if data.task == "segmentation" else {}),
+        # judged by another metric: the task's own is kept beside it (val_bits_per_char)
+        **({f"val_{own.name}": []} if metric != own else {}),
         "train_seconds": [],
     }
 
     def evaluate_on(split: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
-        return measure(model, loss_fn, *split, data.task, data.n_classes)
+        values = measure(model, loss_fn, *split, data.task, data.n_classes)
+        if judged != "metric":  # the judged metric as "metric", the task's own by its name
+            values[own.name], values["metric"] = values["metric"], values[judged]
+        return values
 
     elapsed, steps, status = 0.0, 0, "ok"
     epochs_to_target: int | None = None
@@ -489,7 +513,7 @@ def _train(spec: RunSpec) -> dict[str, Any]:
         val = evaluate_on(data.val)
         history["val_loss"].append(val["loss"])
         history["val_metric"].append(val["metric"])
-        for name in ("acc", "miou"):
+        for name in ("acc", "miou", own.name):
             if f"val_{name}" in history:
                 history[f"val_{name}"].append(val[name])
         for after_validation in _hook_methods(hooks, "after_validation"):
@@ -523,4 +547,6 @@ def _train(spec: RunSpec) -> dict[str, Any]:
             result["test_acc"] = test["acc"]
         if "miou" in test:
             result["test_miou"] = test["miou"]
+        if metric != own:
+            result[f"test_{own.name}"] = test[own.name]
     return result

@@ -27,7 +27,7 @@ from boostprop.bench.recipes._tasks import (
     Metric,
     final_val_metric,
     metric_of,
-    task_metric,
+    run_metric,
     test_metric,
 )
 from boostprop.bench.stats import TimeToTarget, bootstrap_ci, time_to_target
@@ -148,7 +148,7 @@ def comparison_metric(comparison: Comparison, records: Iterable[Mapping[str, Any
     if ":" in comparison.dataset:
         return ACCURACY
     try:
-        return task_metric(dataset_info(comparison.dataset).task)
+        return run_metric(dataset_info(comparison.dataset).task, comparison.metric_name)
     except ValueError:
         return ACCURACY
 

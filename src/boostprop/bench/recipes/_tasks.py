@@ -14,6 +14,11 @@ language_model ``bits_per_char``  lower            mean next-token cross-entropy
 regression     ``rmse``           lower            sqrt(mean((prediction − y)²))
 ============== ================== ================ =============================================
 
+A comparison may judge its runs by another metric of the task instead (:func:`run_metric`,
+:data:`ALTERNATIVE_METRICS`): a language model's ``next_char_accuracy`` (higher is better), the
+fraction of all positions whose argmax is the next byte — what the losses other than softmax
+cross-entropy are compared by on a language model.
+
 Records written before the metric was recorded (training-code version ≤ 2) and records without a
 ``metric`` field are classification records: their metric is their accuracy.
 
@@ -144,6 +149,9 @@ METRICS: dict[str, Metric] = {
     "pixel_accuracy": Metric("pixel_accuracy", True, "pixel accuracy", fraction=True),
     "bits_per_char": Metric("bits_per_char", False, "bits/char", unit="bits/char"),
     "rmse": Metric("rmse", False, "RMSE"),
+    "next_char_accuracy": Metric(
+        "next_char_accuracy", True, "next-character accuracy", fraction=True
+    ),
 }
 #: task -> the name of the metric its runs are judged by
 TASK_METRICS: dict[str, str] = {
@@ -152,6 +160,12 @@ TASK_METRICS: dict[str, str] = {
     "language_model": "bits_per_char",
     "regression": "rmse",
 }
+#: task -> the other metrics a comparison may judge its runs by (:func:`run_metric`): a
+#: language model's next-character accuracy, the fraction of positions whose argmax is the next
+#: byte, is what a loss other than softmax cross-entropy is judged by on a language model (its
+#: logits are not trained to be log-probabilities, so bits/char under their softmax would judge
+#: a calibration the loss never asked for)
+ALTERNATIVE_METRICS: dict[str, tuple[str, ...]] = {"language_model": ("next_char_accuracy",)}
 #: tasks whose targets are class indices, so that accuracy is recorded too (``val_acc``)
 ACCURACY_TASKS = ("classification", "segmentation", "language_model")
 ACCURACY = METRICS["accuracy"]
@@ -168,6 +182,30 @@ def task_metric(task: str) -> Metric:
         return METRICS[TASK_METRICS[task]]
     except KeyError:
         raise ValueError(f"task: expected one of {sorted(TASK_METRICS)}, got {task!r}") from None
+
+
+def run_metric(task: str, name: str | None = None) -> Metric:
+    """The metric a run of ``task`` is judged by: the task's own (``name`` None, or the task's
+    metric's name), or one of :data:`ALTERNATIVE_METRICS` for the task (a clear error for any
+    other).
+
+    Example:
+        >>> run_metric("language_model").name, run_metric("language_model", "next_char_accuracy").label
+        ('bits_per_char', 'next-character accuracy')
+        >>> run_metric("classification", "rmse")
+        Traceback (most recent call last):
+        ...
+        ValueError: metric_name: expected None or one of ['accuracy'] for the task 'classification', got 'rmse'
+    """
+    own = task_metric(task)
+    if name is None or name == own.name:
+        return own
+    allowed = [own.name, *ALTERNATIVE_METRICS.get(task, ())]
+    if name not in allowed:
+        raise ValueError(
+            f"metric_name: expected None or one of {allowed} for the task {task!r}, got {name!r}"
+        )
+    return METRICS[name]
 
 
 def metric_of(record: Mapping[str, Any]) -> Metric:

@@ -68,6 +68,9 @@ class Workload:
     title: str
     budgets: PresetTable[Budget]
     model_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    # the metric its comparisons judge runs by, when not the data set's task's own (the budgets'
+    # targets are then its values): recipes._tasks.run_metric
+    metric_name: str | None = None
 
     def comparison(
         self,
@@ -115,6 +118,7 @@ class Workload:
             tune_metric=tune_metric,
             lr_extend_max=b.lr_extend_max if lr_factors is None else 0,
             protocol=protocol,
+            metric_name=self.metric_name,
         )
 
 
