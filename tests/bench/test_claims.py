@@ -155,12 +155,21 @@ def test_munoz_rule_uses_seconds(tmp_path: Path) -> None:
 
 def test_raiko_rule(tmp_path: Path) -> None:
     base = ([4, 4], [0.8, 0.8])
-    fast = ([2, 2], [0.8, 0.8])
-    assert _judge("raiko2012", {"shortcut-ab": fast}, base, tmp_path).status == "holds"
+    fast = ([2, 2], [0.8, 0.8])  # 0.50× [0.50, 0.50]: wholly below 1
+    v = _judge("raiko2012", {"shortcut-ab": fast}, base, tmp_path)
+    assert v.status == "holds"
+    assert all(d.endswith("→ holds") and "0.50× [0.50, 0.50] epochs" in d for d in v.details)
     assert (
         _judge("raiko2012", {"shortcut-ab": fast, "shortcut-none": fast}, base, tmp_path).status
         == "not reproduced"
     )
+    # median 3 / 4 = 0.75 < 1, but the interval over seeds is [0.50, 1.00] (resampled medians
+    # 2, 3 or 4 over 4): it contains 1, so the data set is undecided
+    straddle = ([2, 4], [0.8, 0.8])
+    v = _judge("raiko2012", {"shortcut-ab": straddle}, base, tmp_path)
+    assert v.status == "inconclusive", v
+    assert all(d.endswith("→ inconclusive") for d in v.details)
+    assert all(d.count("0.75× [0.50, 1.00] epochs") == 2 for d in v.details)  # vs both
 
 
 # --------------------------------------------------- every status of every claim's verdict rule
@@ -552,7 +561,41 @@ def test_combinations_pair_must_not_lose_accuracy(tmp_path: Path) -> None:
             return ([2, 2], [0.60, 0.61])
         return FAST if r in PAIR_NAMES else SLOW
 
-    assert _verdict("combinations", tmp_path, outcomes).status == "partly holds"
+    v = _verdict("combinations", tmp_path, outcomes)
+    assert v.status == "partly holds", v
+    (line,) = [d for d in v.details if d.endswith("→ not reproduced")]
+    assert "Δacc -20.00" in line and "test accuracy significantly lower" in line
+
+
+def test_combinations_pair_is_decided_by_its_interval(tmp_path: Path) -> None:
+    """Every pair in 2 epochs against singles in 4 stacks (0.50× [0.50, 0.50]); one pair in 2 or
+    4 epochs has a median ratio 0.75× whose interval [0.50, 1.00] contains 1: undecided, so the
+    claim partly holds; and a pair in 4 epochs (1.00× [1.00, 1.00]) does not stack."""
+    undecided = PAIR_NAMES[1]
+
+    def outcomes(pair: Outcome) -> Callable[[str, str], Outcome]:
+        return lambda cid, r: pair if r == undecided else FAST if r in PAIR_NAMES else SLOW
+
+    v = _verdict("combinations", tmp_path, outcomes(([2, 4], SLOW[1])))
+    assert v.status == "partly holds", v
+    pairs = [d for d in v.details if not d.startswith("fastest recipe")]
+    assert len(pairs) == len(PAIR_NAMES)
+    assert [d.rsplit("→ ", 1)[1] for d in pairs].count("inconclusive") == 1
+    (line,) = [d for d in pairs if d.endswith("→ inconclusive")]
+    assert "0.75× [0.50, 1.00] epochs" in line and "undecided" in line
+    assert all(d.endswith("stacks → holds") for d in pairs if d != line)
+    v = _verdict("combinations", tmp_path, outcomes(SLOW))
+    assert v.status == "partly holds", v
+    assert any(
+        d.endswith("does not stack (the interval lies at or above 1) → not reproduced")
+        for d in v.details
+    )
+
+    # every pair undecided: nothing is decided
+    def straddle(cid: str, r: str) -> Outcome:
+        return ([2, 4], SLOW[1]) if r in PAIR_NAMES else SLOW
+
+    assert _verdict("combinations", tmp_path, straddle).status == "inconclusive"
 
 
 def test_combinations_failed_pair_does_not_stack(tmp_path: Path) -> None:

@@ -274,7 +274,13 @@ def test_pixel_std_and_a_smoke_paper_run() -> None:
 
 
 # ------------------------------------------------------------------------ the paper verdict
-def _fabricate(c: Comparison, outcome: dict[str, list[int | None]]) -> ComparisonSummary:
+def _fabricate(
+    c: Comparison,
+    outcome: dict[str, list[int | None]],
+    accs: dict[str, list[float]] | None = None,
+) -> ComparisonSummary:
+    """Records of ``c``: final runs with the given epochs to target per seed, test accuracy
+    0.8 or ``accs[recipe]`` per seed."""
     recs: list[dict[str, Any]] = []
     for s in c.tune_specs():
         recs.append(
@@ -289,6 +295,7 @@ def _fabricate(c: Comparison, outcome: dict[str, list[int | None]]) -> Compariso
         )
     for s in c.final_specs({r: c.lr_grid(r)[0] for r in c.recipes}):
         ett = outcome[s.recipe][s.seed - 1]
+        acc = (accs or {}).get(s.recipe, [0.8] * c.seeds)[s.seed - 1]
         secs = [0.1 * (e + 1) for e in range(c.epochs)]
         recs.append(
             {
@@ -297,11 +304,11 @@ def _fabricate(c: Comparison, outcome: dict[str, list[int | None]]) -> Compariso
                 "status": "ok",
                 "epochs_to_target": ett,
                 "seconds_to_target": None if ett is None else secs[ett - 1],
-                "final_val_acc": 0.8,
-                "test_acc": 0.8,
+                "final_val_acc": acc,
+                "test_acc": acc,
                 "step_seconds": 0.01,
                 "history": {
-                    "val_acc": [0.8] * c.epochs,
+                    "val_acc": [acc] * c.epochs,
                     "train_seconds": secs,
                     "train_loss": [1.0] * c.epochs,
                 },
@@ -310,18 +317,23 @@ def _fabricate(c: Comparison, outcome: dict[str, list[int | None]]) -> Compariso
     return summarize_comparison(c, recs)
 
 
-def _paper(outcomes: list[dict[str, list[int | None]]]) -> dict[str, ComparisonSummary]:
+def _paper(
+    outcomes: list[dict[str, list[int | None]]], accs: dict[str, list[float]] | None = None
+) -> dict[str, ComparisonSummary]:
     (c,) = get_claim("raiko2012").comparisons(Preset.SMOKE, "paper")
     c = dataclasses.replace(c, epochs=10)
     return {
-        f"{c.id}{i}": _fabricate(dataclasses.replace(c, id=f"{c.id}{i}"), o)
+        f"{c.id}{i}": _fabricate(dataclasses.replace(c, id=f"{c.id}{i}"), o, accs)
         for i, o in enumerate(outcomes)
     }
 
 
 FAST, SLOW = [2, 2], [4, 4]
-HOLDS = {NONE_P: SLOW, AB_P: FAST, ABG_P: FAST}
-NOT = {NONE_P: FAST, AB_P: FAST, ABG_P: SLOW}  # equal medians: not below
+HOLDS = {NONE_P: SLOW, AB_P: FAST, ABG_P: FAST}  # 0.50× [0.50, 0.50]: wholly below 1
+NOT = {NONE_P: FAST, AB_P: FAST, ABG_P: SLOW}  # equal medians, 1.00× [1.00, 1.00]: not below
+# median 3 / 4 = 0.75 < 1, but resampled medians 2, 3 or 4 over 4 give [0.50, 1.00], which
+# contains 1: undecided
+STRADDLE = {NONE_P: SLOW, AB_P: [2, 4], ABG_P: FAST}
 
 
 @pytest.mark.parametrize(
@@ -330,6 +342,8 @@ NOT = {NONE_P: FAST, AB_P: FAST, ABG_P: SLOW}  # equal medians: not below
         ([HOLDS], "holds"),
         ([NOT], "not reproduced"),
         ([HOLDS, NOT], "partly holds"),
+        ([STRADDLE], "inconclusive"),
+        ([HOLDS, STRADDLE], "partly holds"),
         ([{NONE_P: [None, None], AB_P: FAST, ABG_P: FAST}], "inconclusive"),  # baseline missed
         ([], "inconclusive"),
     ],
@@ -342,6 +356,33 @@ def test_paper_verdict(
     assert v.status == status, v
     if status == "holds":
         assert "shortcut-ab-paper vs shortcut-none-paper" in v.details[0] and "γ" in v.details[0]
+
+
+def test_paper_verdict_details_end_with_their_status_and_show_the_interval(tmp_path: Path) -> None:
+    v = get_claim("raiko2012").judge_protocol("paper", _paper([HOLDS, NOT, STRADDLE]), tmp_path)
+    assert v.status == "partly holds", v
+    assert [d.rsplit(" → ", 1)[1] for d in v.details] == [
+        "holds",
+        "not reproduced",
+        "inconclusive",
+    ]
+    assert "0.50× [0.50, 0.50] epochs" in v.details[0]
+    assert "1.00× [1.00, 1.00] epochs" in v.details[1]
+    assert "0.75× [0.50, 1.00] epochs" in v.details[2]
+
+
+def test_paper_verdict_significantly_lower_accuracy_is_not_reproduced(tmp_path: Path) -> None:
+    """α, β in half the epochs (0.50× [0.50, 0.50]) but 20 points less accurate (Welch p about
+    0.001 with two seeds a side): not reproduced; as accurate: holds."""
+    claim = get_claim("raiko2012")
+    worse = {AB_P: [0.60, 0.61], NONE_P: [0.80, 0.81]}
+    v = claim.judge_protocol("paper", _paper([HOLDS], worse), tmp_path)
+    assert v.status == "not reproduced", v
+    assert "test accuracy -20.00 points" in v.details[0] and v.details[0].endswith(
+        "→ not reproduced"
+    )
+    same = {AB_P: [0.80, 0.81], NONE_P: [0.80, 0.81]}
+    assert claim.judge_protocol("paper", _paper([HOLDS], same), tmp_path).status == "holds"
 
 
 def test_paper_protocol_is_declared() -> None:

@@ -30,13 +30,17 @@ from boostprop.bench.recipes.combinations import BASELINE as ADAM
 from boostprop.bench.recipes.combinations import PAIRS, SINGLES
 from boostprop.bench.summary import ComparisonSummary
 from boostprop.bench.verdicts import (
+    INTERVAL_RULE,
     Verdict,
     accuracy_gap,
     combine,
+    decide,
     describe_failure,
     failed,
     gap_effect,
     ratio_effect,
+    ratio_interval,
+    versus,
 )
 
 RECIPES = (ADAM, *SINGLES.values(), *(r.name for r in PAIRS.values()))
@@ -58,6 +62,27 @@ QUICK_ARM = Arm(
 )
 
 
+def _stacks(status: str, speed: str, lower: tuple[float, tuple[float, float], float] | None) -> str:
+    """What a pair's status says of it, in its detail line: ``speed`` is :func:`versus` of its
+    epochs ratio interval, ``lower`` the accuracy gap when it is significantly lower, else
+    ``None``.
+
+    Example:
+        >>> _stacks("inconclusive", "unclear", None)
+        'undecided (the interval contains 1)'
+        >>> _stacks("not reproduced", "fail", (-2.0, (-3.0, -1.0), 0.01))
+        'does not stack (the interval lies at or above 1; test accuracy significantly lower, Welch p = 0.01)'
+    """
+    if status == "holds":
+        return "stacks"
+    if status == "inconclusive":
+        return "undecided (the interval contains 1)"
+    reasons = ["the interval lies at or above 1"] if speed == "fail" else []
+    if lower is not None:
+        reasons.append(f"test accuracy significantly lower, Welch p = {lower[2]:.3g}")
+    return f"does not stack ({'; '.join(reasons)})"
+
+
 def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
     """Does each pair stack (see the claim's rule)?"""
     statuses, details, effects = [], [], []
@@ -67,27 +92,28 @@ def judge(summaries: dict[str, ComparisonSummary], out_dir: Path) -> Verdict:
             label = f"{a} + {b}"
             if failed(s, pair):
                 statuses.append("not reproduced")
-                details.append(f"{label}: {describe_failure(s, pair)}")
+                details.append(f"{label}: {describe_failure(s, pair)} → not reproduced")
                 effects.append(f"{label}: failed")
                 continue
             medians = {r: s[r].epochs_to_target for r in (pair, single_a, single_b)}
             if any(not len(t.values) for t in medians.values()):
                 statuses.append("inconclusive")
-                details.append(f"{label}: not enough finished runs")
+                details.append(f"{label}: not enough finished runs → inconclusive")
                 effects.append(f"{label}: too few runs")
                 continue
             better = min((single_a, single_b), key=lambda r: medians[r].median)
             gap = accuracy_gap(s, pair, better)
             lower = gap is not None and gap[0] < 0 and gap[2] < 0.05
-            faster = medians[pair].median < min(medians[single_a].median, medians[single_b].median)
-            statuses.append("holds" if faster and not lower else "not reproduced")
+            speed = versus(ratio_interval(s, pair, better), 1.0, "<")
+            status = decide(speed, "fail" if lower else "pass")
+            statuses.append(status)
             details.append(
                 f"{label}: epochs to target (median) {medians[pair].median:g} vs "
                 f"{a} {medians[single_a].median:g}, {b} {medians[single_b].median:g}, "
                 f"tuned Adam {s[ADAM].epochs_to_target.median:g}; pair/better single "
                 f"({better}) {ratio_effect(s, pair, better)}, "
-                f"{ratio_effect(s, pair, better, 'seconds')}, {gap_effect(gap)}"
-                + ("; stacks" if faster and not lower else "; does not stack")
+                f"{ratio_effect(s, pair, better, 'seconds')}, {gap_effect(gap)}; "
+                f"{_stacks(status, speed, gap if lower else None)} → {status}"
             )
             effects.append(
                 f"{label}: vs better single {ratio_effect(s, pair, better)}, {gap_effect(gap)}"
@@ -119,9 +145,13 @@ CLAIM = register_claim(
         ),
         rule=(
             "Per pair: stacks when the pair's median epochs-to-target (misses and failed runs at the "
-            "budget) is below both single techniques' and its mean test accuracy is not significantly "
-            "below the better single's (Welch p < 0.05); holds when every pair stacks, partly when "
-            "some do. Seconds-to-target and the tuned-Adam baseline are reported alongside."
+            "budget) is below both single techniques' (the 95% interval of its ratio to the better "
+            "single's, the one with the lower median, lies wholly below 1) and its mean test "
+            "accuracy is not significantly below the better single's (Welch p < 0.05); does not "
+            "stack when that interval lies wholly at or above 1, the accuracy is significantly "
+            "lower or the pair failed; undecided when the interval contains 1. The claim holds "
+            "when every pair stacks, partly when some do. Seconds-to-target and the tuned-Adam "
+            "baseline are reported alongside." + INTERVAL_RULE
         ),
         sizes=PresetTable(smoke=(ARM,), quick=(QUICK_ARM,), standard=(QUICK_ARM,), full=(ARM,)),
         arms=lambda arms: arms,
