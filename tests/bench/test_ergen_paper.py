@@ -262,7 +262,7 @@ def test_a_main_protocol_file_without_two_layer_ste_is_not_a_verdict(tmp_path: P
     v = get_claim("ergen2023").judge({}, tmp_path)
     assert (v.status, v.details) == (
         "inconclusive",
-        ("figure2: no two-layer STE run to compare with",),
+        ("figure2: no two-layer STE run to compare with → inconclusive",),
     )
 
 
