@@ -1015,7 +1015,8 @@ def test_baseline_missing_the_target_makes_the_claim_inconclusive(
     assert v.status == "inconclusive", v
     assert len(v.details) == len(summaries)
     for cid, detail in zip(summaries, v.details, strict=True):
-        assert detail.startswith(f"{cid}: inconclusive, the baseline did not reach the target (")
+        assert detail.startswith(f"{cid}: the baseline did not reach the target (")
+        assert detail.endswith("→ inconclusive")
         assert "missed it in 2 of 2 final runs" in detail
     words = " ".join((v.status, v.measured, *v.details, *v.effects))
     assert [w for w in VERDICT_WORDS if w in words] == []

@@ -331,7 +331,7 @@ def judge_with_baselines(
     }
     if not unjudged:
         return rule(summaries, out_dir)
-    reasons = tuple(f"{cid}: inconclusive, {reason}" for cid, reason in unjudged.items())
+    reasons = tuple(f"{cid}: {reason} → inconclusive" for cid, reason in unjudged.items())
     measured = rule(summaries, out_dir)  # the effect sizes of every comparison
     judged = {cid: s for cid, s in summaries.items() if cid not in unjudged}
     effects = (f"the baseline missed the target in {', '.join(unjudged)}", *measured.effects)

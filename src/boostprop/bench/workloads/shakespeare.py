@@ -74,12 +74,16 @@ register_workload(
             ),
             # quick: no claim runs it in its quick preset; target unmeasured
             quick=Budget(2, 32, 3, LR5, 0.24, 1500, 500, model_kwargs=LM_STANDARD),
-            # Target 25.5%, measured like shakespeare_lm's (seed 0, 2,000 windows, 3 epochs):
-            # Adam lr 3e-3: 23.94 25.95 27.44% (bits/char 4.023 3.776 3.682); 1e-3: 24.91 26.41
-            # 27.06%; SGD+momentum lr 0.05: 16.01 23.90 25.97%; 0.15: 15.03 19.94 25.07%, i.e.
-            # Adam at epoch 2 of 3 and SGD at its last (bits/char 3.9 is met at the same epochs)
+            # Target 21.5%: where both tuned baselines get in about half the 3 epochs. Measured
+            # (seed 0, 2,000 windows): Adam lr 3e-3 23.94 25.95 27.44% (bits/char 4.023 3.776
+            # 3.682), 1e-3 24.91 26.41 27.06%; SGD+momentum lr 0.0167 17.6 24.8 26.0%, 0.05
+            # 16.01 23.90 25.97%, i.e. Adam at epoch 1, SGD at epoch 2 (at 1.5 epochs,
+            # interpolated: Adam 24.9%, SGD 21.2%). A first standard run at 25.5%, read off
+            # Adam's curve alone, left tuned SGD missing it in 4 of 5 final runs (24.7-26.2% at
+            # epoch 3), against the rule; its final runs put the median at epoch 2 for SGD and
+            # epoch 1 for Adam at 21.5%.
             standard=Budget(
-                3, 32, 5, LR5, 0.255, 2000, 500, lr_extend_max=2, model_kwargs=LM_STANDARD
+                3, 32, 5, LR5, 0.215, 2000, 500, lr_extend_max=2, model_kwargs=LM_STANDARD
             ),
             # full: the default model on every window, for a cluster; target not measured here
             # (provisional)
