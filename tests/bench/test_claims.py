@@ -1035,7 +1035,8 @@ def test_baseline_missing_in_one_comparison_leaves_the_others_judged(
     # holds in the others, inconclusive in the first: partly holds (as `combine` has it)
     assert v.status == "partly holds", v
     reasons = [d for d in v.details if "the baseline did not reach the target" in d]
-    assert len(reasons) == 1 and reasons[0].startswith(f"{first}: inconclusive")
+    assert len(reasons) == 1 and reasons[0].startswith(f"{first}: the baseline did not reach")
+    assert reasons[0].endswith("→ inconclusive")
 
 
 @pytest.mark.parametrize("name", GUARDED)
