@@ -66,6 +66,7 @@ _FULL = (
     Arm("mnist1d_mlp", RECIPES),
     Arm("fashion_mlp", RECIPES),
     Arm("fashion_cnn", RECIPES),
+    Arm("fashion_resnet", RECIPES),  # BatchNorm keeps h = ḡ; the convolutions are preconditioned
     Arm("shakespeare_lm", RECIPES),
 )
 SIZES = PresetTable(

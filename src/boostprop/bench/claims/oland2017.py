@@ -90,7 +90,15 @@ _BASE = Sizes(("fashion_mlp", "mnist1d_mlp"), ("softmax-ce", "linear-mse", "expb
 # the language model, judged by next-character accuracy (bits/char under the softmax of the
 # logits is the likelihood of softmax-CE's outputs only, not of a linear expGB output)
 LM_WORKLOAD = "shakespeare_next_char"
-_FULL_WORKLOADS = ("fashion_mlp", "fashion_cnn", "mnist1d_mlp", "fashion_unet", LM_WORKLOAD)
+_FULL_WORKLOADS = (
+    "fashion_mlp",
+    "fashion_cnn",
+    "mnist1d_mlp",
+    "fashion_resnet",
+    "fashion_vit",
+    "fashion_unet",
+    LM_WORKLOAD,
+)
 _FULL_LOSSES = ("softmax-ce", "linear-mse", "expboost", "sigmoid-bce", "cubicboost")
 SIZES = PresetTable(
     # smoke and quick: no paper protocol (a step schedule over a few epochs of 6,000 samples
