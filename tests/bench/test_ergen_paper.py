@@ -173,6 +173,9 @@ def test_paper_rule_gives_each_status(status: str, tmp_path: Path) -> None:
     assert len(v.details) == 2  # one line per reconstruction
     assert v.details[0].startswith("figure2, Convex-PI: ")
     assert v.details[1].startswith("figure2, Convex-SVM: ")
+    ends = [d.rsplit(" → ", 1)[1] for d in v.details]  # each line ends with its own status
+    assert set(ends) <= {"holds", "not reproduced", "inconclusive"}
+    assert (status in ends) or (status == "partly holds" and "holds" in ends)
 
 
 def test_no_paper_result_is_inconclusive(tmp_path: Path) -> None:
@@ -309,7 +312,9 @@ def test_report_shows_the_paper_verdict_in_standard(tmp_path: Path) -> None:
     assert _verdict_row(md)[-1] == "**partly holds**"
     section = md.split("## Ergen et al. 2023\n", 1)[1]
     assert "**Verdict (the paper's protocol): partly holds.**" in section
-    assert "| figure2, Convex-SVM | holds; test accuracy 80.00% after 0.03 s" in section
+    assert "| figure2, Convex-SVM | test accuracy 80.00% after 0.03 s" in section
+    row = next(line for line in section.splitlines() if line.startswith("| figure2, Convex-SVM |"))
+    assert row.endswith("→ holds |")
     assert "Threshold networks: figure2 (the paper's protocol)" in section
     assert "not run in this preset" not in md
 

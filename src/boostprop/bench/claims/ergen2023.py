@@ -276,11 +276,12 @@ def _judge_paper_setting(res: dict[str, Any]) -> tuple[list[str], list[str], lis
         acc = 100 * statistics.median(c["test_acc"] for c in runs3)
         statuses.append(status)
         details.append(
-            f"{name}, {label}: {status}; test accuracy {acc:.2f}% after {secs:.3g} s (solve and "
+            f"{name}, {label}: test accuracy {acc:.2f}% after {secs:.3g} s (solve and "
             f"reconstruction) vs "
             + ("; ".join(parts) or "no STE run")
             + (f"; more accurate: STE {', '.join(worse)}" if worse else "")
             + (f"; as fast or faster: STE {', '.join(slower)}" if slower else "")
+            + f" → {status}"
         )
         if gaps:
             closest = min(gaps, key=lambda k: gaps[k][0])  # the STE variant nearest (or above)
