@@ -143,41 +143,14 @@ def test_a_metric_the_task_does_not_have_is_refused_by_name() -> None:
             metric_name="next_char_accuracy",
         )
     with pytest.raises(ValueError, match="target: expected a validation next-character accuracy"):
-        Comparison(
-            claim="x",
-            id="lm",
-            title="lm",
-            dataset="text_shakespeare",
-            model="char_transformer",
-            model_kwargs=TINY_LM,
-            recipes=("softmax-ce+adam",),
-            target=3.9,
-            epochs=1,
-            batch_size=8,
-            seeds=1,
-            lr_factors=(1.0,),
-            metric_name="next_char_accuracy",
-        )
+        _lm_comparison(target=3.9, metric_name="next_char_accuracy")
 
 
 def test_a_comparison_names_its_metric_in_plan_json_only_when_it_has_one() -> None:
-    kw: dict[str, Any] = dict(
-        claim="x",
-        id="lm",
-        title="lm",
-        dataset="text_shakespeare",
-        model="char_transformer",
-        model_kwargs=TINY_LM,
-        recipes=("softmax-ce+adam",),
-        epochs=1,
-        batch_size=8,
-        seeds=1,
-        lr_factors=(1.0,),
-    )
-    own = Comparison(target=3.9, **kw)
+    own = _lm_comparison(target=3.9)
     assert "metric_name" not in own.to_dict()
     assert Comparison.from_dict(own.to_dict()) == own
-    judged = Comparison(target=0.25, metric_name="next_char_accuracy", **kw)
+    judged = _lm_comparison(target=0.25, metric_name="next_char_accuracy")
     assert judged.to_dict()["metric_name"] == "next_char_accuracy"
     assert Comparison.from_dict(judged.to_dict()) == judged
     assert {s.metric_name for s in judged.tune_specs()} == {"next_char_accuracy"}
