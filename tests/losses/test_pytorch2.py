@@ -294,6 +294,37 @@ def test_compile_backends_equal_eager(backend: str) -> None:
     torch.testing.assert_close(za.grad, zb.grad, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("ignore_index", [1, -(2**63)])
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_compiled_ignore_index_anywhere_matches_closed_form(name: str, ignore_index: int) -> None:
+    """The traced gradients compare the one-hot part with the target as given and derive the
+    counted mask by integer arithmetic: an ``ignore_index`` that is a real class (1) or the most
+    negative int64 (-100, outside the classes, is in every other test) gives the float64 closed
+    form's value and gradient (aot_eager runs the traced forward and backward), with and without
+    label smoothing."""
+    gen = torch.Generator().manual_seed(11)
+    z = torch.randn(7, C, 2, generator=gen, dtype=torch.float64)
+    t = torch.randint(0, C, (7, 2), generator=gen)
+    t[t == 1] = 2  # class 1 occurs only where it is ignore_index
+    t.view(-1)[::3] = ignore_index
+    w = torch.rand(C, generator=gen, dtype=torch.float64) + 0.5
+    fn, ref = _ours(name), _ref(name)
+    kws = [{"weight": w, "ignore_index": ignore_index, "label_smoothing": e} for e in (0.0, 0.1)]
+
+    def both(f: Callable[..., torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([f(x, t, **kw) for kw in kws])
+
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda x: both(fn, x), backend="aot_eager", fullgraph=True)
+    za, zr = z.clone().requires_grad_(), z.clone().requires_grad_()
+    got, want = compiled(za), both(ref, zr)
+    torch.testing.assert_close(got, want)
+    r = torch.tensor([1.0, 0.7], dtype=torch.float64)
+    (got * r).sum().backward()
+    (want * r).sum().backward()
+    torch.testing.assert_close(za.grad, zr.grad)
+
+
 def test_compiled_integer_gamma_focal_matches_closed_form() -> None:
     """Focal with an integer gamma has its own traced terms under compile (1 − p as (S − e)/S, no
     expm1 or division): value and gradient equal the float64 closed form, also for a confident

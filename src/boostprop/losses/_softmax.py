@@ -179,8 +179,9 @@ def _traced_terms(term: Term, z: Tensor, m: Tensor, total: Tensor) -> tuple[Tens
 class _IndexKernel:
     """Per-position ``a·ℓ(log p_y)`` for class indices (no label smoothing)."""
 
-    def __init__(self, index: Tensor, coef: Tensor, term: Term) -> None:
+    def __init__(self, index: Tensor, coef: Tensor, term: Term, classes: Tensor) -> None:
         self.index = index.unsqueeze(1)
+        self.classes = classes.unsqueeze(1)  # the raw target (see ``Targets.classes``)
         self.coef = coef
         self.term = term
 
@@ -200,7 +201,7 @@ class _IndexKernel:
         # a·ℓ'(log p_y)·(onehot − p): one fused pass, as compiled cross_entropy's backward
         m, log_s, slope = aux
         p = torch.exp(z - m - log_s)
-        return (one_hot_like(self.index, z) - p) * (grad_out * slope).unsqueeze(1)
+        return (one_hot_like(self.classes, z) - p) * (grad_out * slope).unsqueeze(1)
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         p = torch.softmax(z, dim=1)
@@ -235,7 +236,9 @@ class _DenseKernel:
         eps, C = t.label_smoothing, t.num_classes
         if t.kind == "index":
             assert t.labels is not None and t.weight_y is not None and t.valid is not None
+            assert t.classes is not None
             self.index = t.labels.unsqueeze(1)
+            self.classes = t.classes.unsqueeze(1)  # the raw target (see ``Targets.classes``)
             at_y = t.weight_y * ((1.0 - eps) * factor)
             self.at_y = at_y if alpha is None else at_y * alpha[t.labels]
             self.row_scale = t.valid * (eps / C * factor)
@@ -308,7 +311,7 @@ class _DenseKernel:
             if self.class_coef is not None:
                 spread = spread * class_view(self.class_coef, slope.dim())
             at_y = (sums[0] * grad_out).unsqueeze(1)
-            return spread + one_hot_like(self.index, z) * at_y - p * scaled
+            return spread + one_hot_like(self.classes, z) * at_y - p * scaled
         go = grad_out * self.factor if self.factor != 1.0 else grad_out
         return slope * self.coefs * go.unsqueeze(1) - p * scaled
 
@@ -438,13 +441,13 @@ def softmax_family_loss(
             factor = factor.to(device=z.device, dtype=z.dtype)
         kernel: _IndexKernel | _DenseKernel
         if t.kind == "index" and t.label_smoothing == 0.0:
-            assert t.labels is not None and t.weight_y is not None
+            assert t.labels is not None and t.weight_y is not None and t.classes is not None
             coef = t.weight_y
             if isinstance(factor, Tensor):
                 coef = coef * factor[t.labels]
             elif factor is not None:
                 coef = coef * factor
-            kernel = _IndexKernel(t.labels, coef, term)
+            kernel = _IndexKernel(t.labels, coef, term, t.classes)
         else:
             alpha = factor if isinstance(factor, Tensor) else None
             scalar = float(factor) if isinstance(factor, float) else 1.0

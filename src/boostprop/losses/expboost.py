@@ -45,7 +45,7 @@ from ._common import (
     run_kernel,
     sample_mass,
 )
-from ._softmax import capped_exp
+from ._softmax import capped_exp, keep_in_forward
 
 __all__ = ["CubicBoostLoss", "ExpBoostLoss", "cubic_boost_loss", "exp_boost_loss"]
 
@@ -69,13 +69,15 @@ class _BoostKernel:
         eps = t.label_smoothing
         self.omega = sample_mass(t)
         self.index: Tensor | None = None
+        self.classes: Tensor | None = None  # the raw target (see ``Targets.classes``)
         self.cy: Tensor | None = None
         self.row: Tensor | None = None
         self.valid: Tensor | None = None
         self.dense: Tensor | None = None
         if t.kind == "index":
-            assert t.labels is not None and t.weight_y is not None
+            assert t.labels is not None and t.weight_y is not None and t.classes is not None
             self.index = t.labels.unsqueeze(1)
+            self.classes = t.classes.unsqueeze(1)
             self.cy = t.weight_y * (1.0 - eps) if eps > 0 else t.weight_y
             if eps > 0:
                 w = t.weight
@@ -107,26 +109,42 @@ class _BoostKernel:
             total = total + self.beta * z.sum(1)
         return self.omega * total - self._linear(z)
 
+    def _coefficients(self) -> list[Tensor]:
+        """The per-position coefficients the gradient needs: ω, then c_y and the smoothing mask
+        where they exist."""
+        coefs = [self.omega]
+        if self.cy is not None:
+            coefs.append(self.cy)
+        if self.valid is not None:
+            coefs.append(self.valid)
+        return coefs
+
     def traced_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
-        return self.expression(z), []
+        # the per-position coefficients are computed here and saved as float tensors, so that
+        # the backward's one pass reads them instead of recomputing them from a saved bool mask
+        coefs = self._coefficients()
+        return keep_in_forward(self.expression(z), *coefs), coefs
 
     def traced_grad(self, z: Tensor, aux: list[Tensor], grad_out: Tensor) -> Tensor:
         # one fused elementwise pass: the target's −c_y enters through a comparison with the
         # class index (no scatter, which Inductor runs as a second, random-access pass)
-        go = grad_out * self.omega
+        omega, *rest = aux
+        cy = rest.pop(0) if self.cy is not None else None
+        valid = rest.pop(0) if self.valid is not None else None
+        go = grad_out * omega
         slope = torch.exp(torch.clamp_max(z, self.cap)) if self.kind == "exp" else z * z * z
         grad = slope * (go * self.alpha).unsqueeze(1)
         if self.beta != 0.0:
             grad = grad + (go * self.beta).unsqueeze(1)
         if self.row is not None:
-            assert self.valid is not None
-            scale = (grad_out * self.valid).unsqueeze(1)
+            assert valid is not None
+            scale = (grad_out * valid).unsqueeze(1)
             grad = grad - scale * class_view(self.row, grad.dim())
         if self.dense is not None:
             grad = grad - self.dense * grad_out.unsqueeze(1)
-        if self.index is not None:
-            assert self.cy is not None
-            grad = grad - one_hot_like(self.index, z) * (grad_out * self.cy).unsqueeze(1)
+        if self.classes is not None:
+            assert cy is not None
+            grad = grad - one_hot_like(self.classes, z) * (grad_out * cy).unsqueeze(1)
         return grad
 
     def forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:

@@ -50,10 +50,10 @@ FORMS = ("paper", "natural")
 
 def _paper_term(k: float, m: float) -> Term:
     def value(logp: Tensor) -> Tensor:
-        return m * (1.0 - torch.exp(logp / k))  # m·(1 − p^(1/k))
+        return m * (1.0 - torch.exp(logp * (1.0 / k)))  # m·(1 − p^(1/k))
 
     def value_and_slope(logp: Tensor) -> tuple[Tensor, Tensor]:
-        root = torch.exp(logp / k)
+        root = torch.exp(logp * (1.0 / k))  # a product, not a division, per element
         return m * (1.0 - root), root * (-m / k)
 
     def basis(logp: Tensor, combine: Callable[[Tensor], Tensor]) -> tuple[Tensor, None]:
@@ -64,10 +64,10 @@ def _paper_term(k: float, m: float) -> Term:
 
 def _natural_term(k: float, cap: float) -> Term:
     def value(logp: Tensor) -> Tensor:
-        return k * capped_exp(logp / (-k), cap)  # k·p^(−1/k), exponent capped
+        return k * capped_exp(logp * (-1.0 / k), cap)  # k·p^(−1/k), exponent capped
 
     def value_and_slope(logp: Tensor) -> tuple[Tensor, Tensor]:
-        x = logp / (-k)  # −log p / k ≥ 0
+        x = logp * (-1.0 / k)  # −log p / k ≥ 0 (a product, not a division, per element)
         slope = torch.exp(torch.clamp_max(x, cap))  # capped_exp'(x)
         value = slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k
         return value, slope.neg()
