@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from boostprop.optim import NeuronBoost
-from boostprop.optim._linear_ops import Neuron
+from boostprop.optim._linear_ops import Neuron, _gram
 
 DT = torch.float64
 
@@ -325,6 +325,43 @@ def test_warm_started_truncated_pcg_matches_textbook_pcg(make, n):
             h = torch.cat([h, opt.state[mod.bias]["h"][:, None]], 1)
         torch.testing.assert_close(h, h_ref, rtol=1e-9, atol=1e-12)
         h_prev = h_ref
+
+
+def test_blocked_gram_equals_full_product():
+    """The blocked upper-triangle Gram matrix (many rows, wide inputs) is ``xᵀx``, exactly
+    symmetric."""
+    torch.manual_seed(2)
+    x = torch.randn(600, 300, dtype=DT)
+    g = _gram(x)
+    torch.testing.assert_close(g, x.T @ x, rtol=1e-13, atol=1e-11)
+    assert torch.equal(g, g.T)
+
+
+def test_gram_and_matrix_free_paths_give_the_same_steps():
+    """Gram neurons formed out of layer order (the one freeing the most memory first) and
+    matrix-free ones in one model: three steps equal those of the all-matrix-free path."""
+
+    def run(force_free: bool) -> list[Tensor]:
+        torch.manual_seed(3)
+        model = nn.Sequential(
+            nn.Linear(8, 300), nn.Tanh(), nn.Linear(300, 300), nn.Tanh(), nn.Linear(300, 3)
+        ).to(DT)
+        opt = NeuronBoost(model, lr=0.2, cg_iters=2)
+        kinds = []
+        for n in opt._neurons:
+            kinds.append(n.gram_is_cheaper(600, 3))
+            if force_free:
+                n.gram_is_cheaper = lambda n_samples, n_products: False  # type: ignore[method-assign]
+        assert force_free or kinds == [True, True, False]
+        for t in range(3):
+            x = torch.randn(600, 8, dtype=DT) + 0.1 * t
+            opt.zero_grad()
+            _loss(model(x)).backward()
+            opt.step()
+        return [p.detach().clone() for p in model.parameters()]
+
+    for got, want in zip(run(False), run(True), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- OLS property

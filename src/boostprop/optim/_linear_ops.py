@@ -105,7 +105,7 @@ def _gram(x: Tensor) -> Tensor:
     g = torch.empty(d, d, dtype=x.dtype, device=x.device)
     edges = [round(i * d / k) for i in range(k + 1)]
     for a0, a1 in itertools.pairwise(edges):
-        g[a0:a1, a0:] = torch.mm(xt[a0:a1], x[:, a0:])
+        torch.mm(xt[a0:a1], x[:, a0:], out=g[a0:a1, a0:])  # straight into the block
         if a1 < d:
             g[a1:, a0:a1] = g[a0:a1, a1:].t()
     return g

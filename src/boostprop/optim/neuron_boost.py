@@ -684,21 +684,32 @@ class NeuronBoost(torch.optim.Optimizer):
         ]
         # input moment sums (Σx, Σx² from the Gram matrix where it is formed); the diagonal
         # statistics of embeddings and tied weights; one collective for all
+        per_neuron: list[list[Tensor]] = [[] for _ in active]
+        for i, (n, gram) in enumerate(zip(active, use_gram, strict=True)):
+            if n.kind != "moments":
+                per_neuron[i] = n.diag_sums()  # type: ignore[attr-defined]
+            elif not gram:
+                per_neuron[i] = list(n.moment_sums())
+        # Gram matrices last, and first those whose matrix is smaller than the inputs it
+        # replaces: each neuron's inputs are freed as soon as its local Gram matrix is formed
+        # (the Gram path needs only Σ x xᵀ, Σ x and the count), which keeps the peak low
+        gram_order = sorted(
+            (i for i, gram in enumerate(use_gram) if gram),
+            key=lambda i: active[i].d_in ** 2 - nsamp[i] / world * active[i].d_in,
+        )
+        for i in gram_order:
+            per_neuron[i] = list(active[i].gram_sums())
+            active[i].drop_inputs()
         sums: list[Tensor] = []
         spans: list[tuple[int, int]] = []
-        for n, gram in zip(active, use_gram, strict=True):
-            start = len(sums)
-            if n.kind != "moments":
-                sums += n.diag_sums()  # type: ignore[attr-defined]
-            else:
-                sums += list(n.gram_sums()) if gram else list(n.moment_sums())
-            spans.append((start, len(sums)))
+        for ts in per_neuron:
+            spans.append((len(sums), len(sums) + len(ts)))
+            sums += ts
         sums = self._all_reduce(sums, pg)
         for i, (n, gram) in enumerate(zip(active, use_gram, strict=True)):
             if gram:  # Σ x xᵀ, Σ x  →  Σ x, Σ x² (the Gram matrix's diagonal)
                 a, _ = spans[i]
                 n.gram, n.xsum, n.gram_count = sums[a], sums[a + 1], nsamp[i]
-                n.drop_inputs()  # the Gram matrix replaces the inputs: free them now
                 sums[a], sums[a + 1] = sums[a + 1], torch.diagonal(n.gram)
         return _Prepared(counts, nsamp, sums, spans)
 
@@ -993,7 +1004,9 @@ class NeuronBoost(torch.optim.Optimizer):
                             del aw, ab
                     del u_i
                 else:
-                    ap = n.product(pw, pb, inv_n[i], ridges[i], out=self._buffer(n, "ap", pw))
+                    # Âp goes into the spare buffer, where z overwrites it once the residual
+                    # is updated: three weight-sized work vectors (r, p, spare), not four
+                    ap = n.product(pw, pb, inv_n[i], ridges[i], out=self._buffer(n, spare, pw))
                     aps[i] = ap
                     scal.append(pair_dots(ps[i], ap))
                     del ap
