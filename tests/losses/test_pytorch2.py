@@ -359,6 +359,44 @@ def test_compiled_integer_gamma_focal_matches_closed_form() -> None:
     torch.testing.assert_close([z.grad for z in zs], want_grads, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("form", ["paper", "natural"])
+def test_compiled_integer_k_rooted_matches_closed_form(form: str) -> None:
+    """Rooted losses with an integer k have their own traced terms under compile (one
+    exponential r = p^(1/k), p = rᵏ by products; the natural form's p^(−1/k) as 1/r): value and
+    gradient equal the float64 closed form, also for a confident position (p_y → 1) and every
+    target convention, in one fullgraph aot_eager graph."""
+    convs = ["index", "smooth-weight-ignore", "prob-smooth-weight", "image-ignore-smooth-none"]
+    cases = []
+    for conv in convs:
+        z, t, kw = _case(conv, seed=12)
+        # p_0 ≈ 1, and −log p_1 = 25 stays below the natural form's exponent cap (30) for k = 1
+        z.view(z.shape[0], C, -1)[0, :, 0] = torch.tensor([20.0, -5.0, 0.0, 1.0])
+        cases.append((z, t, kw))
+    ks = (1.0, 3.0, 8.0)
+
+    def every(zs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [
+            rooted_logistic_loss(z, t, k=k, m=2.0, form=form, **kw).sum()
+            for k in ks
+            for z, (_, t, kw) in zip(zs, cases, strict=True)
+        ]
+
+    torch._dynamo.reset()
+    compiled = torch.compile(every, backend="aot_eager", fullgraph=True)
+    zs = [z.clone().requires_grad_() for z, _, _ in cases]
+    got = compiled(zs)
+    sum(got).backward()
+    want_grads = [torch.zeros_like(z) for z, _, _ in cases]
+    for i, k in enumerate(ks):
+        params = {"k": k, "m": 2.0}
+        for j, (z, t, kw) in enumerate(cases):
+            x = z.clone().requires_grad_()
+            want = closed_form_loss(form, params, x, t, **kw).sum()
+            want_grads[j] += torch.autograd.grad(want, x)[0]
+            torch.testing.assert_close(got[i * len(cases) + j], want.detach(), rtol=1e-12, atol=0)
+    torch.testing.assert_close([z.grad for z in zs], want_grads, rtol=1e-10, atol=1e-14)
+
+
 def test_compiled_out_of_range_label_still_fails() -> None:
     """Under compile the label range is not checked on the host; the gather itself fails."""
     torch._dynamo.reset()

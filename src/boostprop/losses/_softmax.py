@@ -69,6 +69,11 @@ class Term:
             :class:`Softmax` with ``one_minus_p``, for the traced dense path (``torch.compile``)
             where it is cheaper than :attr:`value_and_slope` of ``logp`` (no second
             transcendental function).
+        traced_root: optional ``(r, logp) -> (ℓ(logp), ℓ'(logp))`` from the root
+            ``r = p^(1/root_power)`` for an integer ``root_power``, for the traced dense path:
+            ``r`` is the one exponential per element and ``p = r·r·…·r`` (the rooted losses with
+            an integer ``k``, whose terms are functions of ``p^(±1/k)``).
+        root_power: the integer ``n`` of :attr:`traced_root`.
     """
 
     def __init__(
@@ -83,6 +88,8 @@ class Term:
         fused: Fused | None = None,
         fused_one_minus_p: bool = False,
         traced: Callable[[Softmax], tuple[Tensor, Tensor]] | None = None,
+        traced_root: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
+        root_power: int = 1,
     ) -> None:
         self.value = value
         self.value_and_slope = value_and_slope
@@ -92,6 +99,8 @@ class Term:
         self.fused = fused
         self.fused_one_minus_p = fused_one_minus_p
         self.traced = traced
+        self.traced_root = traced_root
+        self.root_power = root_power
 
 
 class Softmax(NamedTuple):
@@ -166,6 +175,14 @@ def _traced_terms(term: Term, z: Tensor, m: Tensor, total: Tensor) -> tuple[Tens
     """``(ℓ(log p), ℓ'(log p), p)`` of every class, out of place, from the row statistics."""
     shifted = z - m
     logp = shifted - total.log()
+    if term.traced_root is not None:
+        # one exponential per element: r = p^(1/n), then p = rⁿ by products
+        r = torch.exp(logp * (1.0 / term.root_power))
+        p = r
+        for _ in range(term.root_power - 1):
+            p = p * r
+        value, slope = term.traced_root(r, logp)
+        return value, slope, p
     if term.traced is not None:
         e = torch.exp(shifted)
         inv = total.reciprocal()

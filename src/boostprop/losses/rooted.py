@@ -47,6 +47,9 @@ __all__ = [
 
 FORMS = ("paper", "natural")
 
+#: Below this exponent ``exp`` is finite in float32.
+_FLOAT32_EXP_MAX = 88.0
+
 
 def _paper_term(k: float, m: float) -> Term:
     def value(logp: Tensor) -> Tensor:
@@ -59,7 +62,29 @@ def _paper_term(k: float, m: float) -> Term:
     def basis(logp: Tensor, combine: Callable[[Tensor], Tensor]) -> tuple[Tensor, None]:
         return torch.mul(logp, 1.0 / k).exp_(), None  # ℓ = m − m·B, ℓ' = −(m/k)·B
 
-    return Term(value, value_and_slope, basis, a=m, b=-m, slope_scale=-m / k)
+    def traced_root(root: Tensor, logp: Tensor) -> tuple[Tensor, Tensor]:
+        return m * (1.0 - root), root * (-m / k)
+
+    integer = _root_power(k)
+    return Term(
+        value,
+        value_and_slope,
+        basis,
+        a=m,
+        b=-m,
+        slope_scale=-m / k,
+        traced_root=traced_root if integer else None,
+        root_power=integer or 1,
+    )
+
+
+#: Largest integer ``k`` whose ``p = (p^(1/k))^k`` is formed by products in the traced path.
+_MAX_ROOT_POWER = 8
+
+
+def _root_power(k: float) -> int | None:
+    """``k`` as an int when it is a whole number in ``[1, 8]`` (the traced path's root trick)."""
+    return int(k) if float(k).is_integer() and 1 <= k <= _MAX_ROOT_POWER else None
 
 
 def _natural_term(k: float, cap: float) -> Term:
@@ -86,7 +111,23 @@ def _natural_term(k: float, cap: float) -> Term:
         value = combined * k
         return (value if out is None else value.add_(out)), b, -1.0, combined
 
-    return Term(value, value_and_slope, fused=fused)
+    def traced_root(root: Tensor, logp: Tensor) -> tuple[Tensor, Tensor]:
+        # B = exp(min(x, c)) = min(1/r, exp(c)) with r = exp(−x): a reciprocal, not a second
+        # exponential (r = 0 gives inf, then exp(c), as exp of the capped exponent does)
+        x = logp * (-1.0 / k)
+        slope = torch.clamp_max(root.reciprocal(), math.exp(cap))
+        return slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k, slope.neg()
+
+    # only where exp(cap) is finite in float32 (else the capped exponential itself overflows and
+    # the plain expression's inf is kept)
+    integer = _root_power(k) if cap <= _FLOAT32_EXP_MAX else None
+    return Term(
+        value,
+        value_and_slope,
+        fused=fused,
+        traced_root=traced_root if integer else None,
+        root_power=integer or 1,
+    )
 
 
 def _softplus(x: Tensor) -> Tensor:
