@@ -325,59 +325,28 @@ def test_compiled_ignore_index_anywhere_matches_closed_form(name: str, ignore_in
     torch.testing.assert_close(za.grad, zr.grad)
 
 
-def test_compiled_integer_gamma_focal_matches_closed_form() -> None:
-    """Focal with an integer gamma has its own traced terms under compile (1 − p as (S − e)/S, no
-    expm1 or division): value and gradient equal the float64 closed form, also for a confident
-    position (p_y → 1) and every target convention, in one fullgraph aot_eager graph."""
+def _confident_cases(seed: int, first: float) -> list[tuple[torch.Tensor, torch.Tensor, dict]]:
+    """Four target conventions whose first position has logits (first, −5, 0, 1): p_0 ≈ 1."""
     convs = ["index", "smooth-weight-ignore", "prob-smooth-weight", "image-ignore-smooth-none"]
     cases = []
     for conv in convs:
-        z, t, kw = _case(conv, seed=11)
-        z.view(z.shape[0], C, -1)[0, :, 0] = torch.tensor([30.0, -5.0, 0.0, 1.0])  # p_0 ≈ 1
+        z, t, kw = _case(conv, seed=seed)
+        z.view(z.shape[0], C, -1)[0, :, 0] = torch.tensor([first, -5.0, 0.0, 1.0])
         cases.append((z, t, kw))
-    gammas = (1.0, 2.0, 3.0)
+    return cases
+
+
+def _compiled_matches_closed_form(
+    cases: list[tuple[torch.Tensor, torch.Tensor, dict]],
+    pairs: list[tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]],
+) -> None:
+    """Every (ours, closed form) pair on every case in one fullgraph aot_eager graph: the values
+    to 1e-12 and each input's gradient (summed over the pairs) to 1e-10."""
 
     def every(zs: list[torch.Tensor]) -> list[torch.Tensor]:
         return [
-            focal_loss(z, t, gamma=g, alpha=ALPHA, **kw).sum()
-            for g in gammas
-            for z, (_, t, kw) in zip(zs, cases, strict=True)
-        ]
-
-    torch._dynamo.reset()
-    compiled = torch.compile(every, backend="aot_eager", fullgraph=True)
-    zs = [z.clone().requires_grad_() for z, _, _ in cases]
-    got = compiled(zs)
-    sum(got).backward()  # each input's gradient sums over the three gammas
-    want_grads = [torch.zeros_like(z) for z, _, _ in cases]
-    for i, g in enumerate(gammas):
-        for j, (z, t, kw) in enumerate(cases):
-            x = z.clone().requires_grad_()
-            want = closed_form_loss("focal", {"gamma": g}, x, t, class_factor=ALPHA, **kw).sum()
-            want_grads[j] += torch.autograd.grad(want, x)[0]
-            torch.testing.assert_close(got[i * len(cases) + j], want.detach(), rtol=1e-12, atol=0)
-    torch.testing.assert_close([z.grad for z in zs], want_grads, rtol=1e-10, atol=1e-14)
-
-
-@pytest.mark.parametrize("form", ["paper", "natural"])
-def test_compiled_integer_k_rooted_matches_closed_form(form: str) -> None:
-    """Rooted losses with an integer k have their own traced terms under compile (one
-    exponential r = p^(1/k), p = rᵏ by products; the natural form's p^(−1/k) as 1/r): value and
-    gradient equal the float64 closed form, also for a confident position (p_y → 1) and every
-    target convention, in one fullgraph aot_eager graph."""
-    convs = ["index", "smooth-weight-ignore", "prob-smooth-weight", "image-ignore-smooth-none"]
-    cases = []
-    for conv in convs:
-        z, t, kw = _case(conv, seed=12)
-        # p_0 ≈ 1, and −log p_1 = 25 stays below the natural form's exponent cap (30) for k = 1
-        z.view(z.shape[0], C, -1)[0, :, 0] = torch.tensor([20.0, -5.0, 0.0, 1.0])
-        cases.append((z, t, kw))
-    ks = (1.0, 3.0, 8.0)
-
-    def every(zs: list[torch.Tensor]) -> list[torch.Tensor]:
-        return [
-            rooted_logistic_loss(z, t, k=k, m=2.0, form=form, **kw).sum()
-            for k in ks
+            ours(z, t, kw).sum()
+            for ours, _ in pairs
             for z, (_, t, kw) in zip(zs, cases, strict=True)
         ]
 
@@ -387,14 +356,48 @@ def test_compiled_integer_k_rooted_matches_closed_form(form: str) -> None:
     got = compiled(zs)
     sum(got).backward()
     want_grads = [torch.zeros_like(z) for z, _, _ in cases]
-    for i, k in enumerate(ks):
-        params = {"k": k, "m": 2.0}
+    for i, (_, ref) in enumerate(pairs):
         for j, (z, t, kw) in enumerate(cases):
             x = z.clone().requires_grad_()
-            want = closed_form_loss(form, params, x, t, **kw).sum()
+            want = ref(x, t, kw).sum()
             want_grads[j] += torch.autograd.grad(want, x)[0]
             torch.testing.assert_close(got[i * len(cases) + j], want.detach(), rtol=1e-12, atol=0)
     torch.testing.assert_close([z.grad for z in zs], want_grads, rtol=1e-10, atol=1e-14)
+
+
+def _focal_pair(g: float) -> tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]:
+    return (
+        lambda z, t, kw: focal_loss(z, t, gamma=g, alpha=ALPHA, **kw),
+        lambda z, t, kw: closed_form_loss("focal", {"gamma": g}, z, t, class_factor=ALPHA, **kw),
+    )
+
+
+def _rooted_pair(
+    form: str, k: float
+) -> tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor]]:
+    return (
+        lambda z, t, kw: rooted_logistic_loss(z, t, k=k, m=2.0, form=form, **kw),
+        lambda z, t, kw: closed_form_loss(form, {"k": k, "m": 2.0}, z, t, **kw),
+    )
+
+
+def test_compiled_integer_gamma_focal_matches_closed_form() -> None:
+    """Focal with an integer gamma has its own traced terms under compile (1 − p as (S − e)/S, no
+    expm1 or division): value and gradient equal the float64 closed form, also for a confident
+    position (p_y → 1) and every target convention, in one fullgraph aot_eager graph."""
+    cases = _confident_cases(seed=11, first=30.0)
+    _compiled_matches_closed_form(cases, [_focal_pair(g) for g in (1.0, 2.0, 3.0)])
+
+
+@pytest.mark.parametrize("form", ["paper", "natural"])
+def test_compiled_integer_k_rooted_matches_closed_form(form: str) -> None:
+    """Rooted losses with an integer k have their own traced terms under compile (one
+    exponential r = p^(1/k), p = rᵏ by products; the natural form's p^(−1/k) as 1/r): value and
+    gradient equal the float64 closed form, also for a confident position (p_y → 1) and every
+    target convention, in one fullgraph aot_eager graph."""
+    # −log p_1 = 25 stays below the natural form's exponent cap (30) for k = 1
+    cases = _confident_cases(seed=12, first=20.0)
+    _compiled_matches_closed_form(cases, [_rooted_pair(form, k) for k in (1.0, 3.0, 8.0)])
 
 
 def test_compiled_out_of_range_label_still_fails() -> None:
