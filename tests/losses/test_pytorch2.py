@@ -611,6 +611,30 @@ def test_one_overflow_cap_name() -> None:
     assert new != exp_boost_loss(z, y)  # the cap matters here (7.5 > 5)
 
 
+@pytest.mark.parametrize("k", [2.5, 3.0])
+def test_compiled_natural_form_beyond_the_cap_equals_eager(k: float) -> None:
+    """Where −log p / k exceeds the exponent cap (the linear continuation), the compiled natural
+    form with label smoothing (its sums from one reduction; for an integer k one exponential per
+    element in the backward) gives eager's value and gradient in float64."""
+    gen = torch.Generator().manual_seed(13)
+    z = torch.randn(6, C, generator=gen, dtype=torch.float64)
+    z[:3, 0] += 150.0  # the other classes' −log p / k ≈ 50–60 > 30
+    y = torch.tensor([1, 0, 2, 3, 0, 1])
+    w = torch.rand(C, generator=gen, dtype=torch.float64) + 0.5
+
+    def loss(x: torch.Tensor) -> torch.Tensor:
+        return rooted_logistic_loss(x, y, k=k, form="natural", weight=w, label_smoothing=0.2)
+
+    torch._dynamo.reset()
+    compiled = torch.compile(loss, backend="aot_eager", fullgraph=True)
+    za, zb = z.clone().requires_grad_(), z.clone().requires_grad_()
+    got, want = compiled(za), loss(zb)
+    got.backward()
+    want.backward()
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+    torch.testing.assert_close(za.grad, zb.grad, rtol=1e-10, atol=1e-12)
+
+
 def test_compiled_extreme_logits_finite_and_signed() -> None:
     """The compiled path (its own backward) keeps the eager guarantees at ±1e4 in float32."""
     z = torch.tensor([[1e4, -1e4, 0.0, 1.0], [-1e4, 1e4, 3.0, 0.0]]).requires_grad_()

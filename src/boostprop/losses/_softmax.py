@@ -46,6 +46,9 @@ from ._common import (
 #: ``(logp (N, C, ...), combine) -> (B, extra)``: see :class:`Term`.
 Basis = Callable[[Tensor, Callable[[Tensor], Tensor]], tuple[Tensor, Tensor | None]]
 
+#: ``(logp, reduce, mass) -> (Σ ℓ, Σ ℓ')`` over the classes: see :class:`Term`.
+TracedSums = Callable[[Tensor, Callable[[Tensor], Tensor], "Tensor | float"], tuple[Tensor, Tensor]]
+
 
 class Term:
     """An elementwise loss of the log-probability, ``ℓ(logp)``.
@@ -74,6 +77,11 @@ class Term:
             ``r`` is the one exponential per element and ``p = r·r·…·r`` (the rooted losses with
             an integer ``k``, whose terms are functions of ``p^(±1/k)``).
         root_power: the integer ``n`` of :attr:`traced_root`.
+        traced_sums: optional ``(logp, reduce, mass) -> (reduce(ℓ(logp)), reduce(ℓ'(logp)))`` for
+            the traced forward with label smoothing, ``reduce`` being the (weighted) sum over the
+            classes and ``mass = reduce(1)``: both sums from one reduction of the term's
+            exponential (with two reductions reading it, Inductor stores that exponential as an
+            ``(N, C, ...)`` buffer).
     """
 
     def __init__(
@@ -90,6 +98,7 @@ class Term:
         traced: Callable[[Softmax], tuple[Tensor, Tensor]] | None = None,
         traced_root: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
         root_power: int = 1,
+        traced_sums: TracedSums | None = None,
     ) -> None:
         self.value = value
         self.value_and_slope = value_and_slope
@@ -101,6 +110,7 @@ class Term:
         self.traced = traced
         self.traced_root = traced_root
         self.root_power = root_power
+        self.traced_sums = traced_sums
 
 
 class Softmax(NamedTuple):
@@ -169,6 +179,11 @@ def keep_in_forward(out: Tensor, *sums: Tensor) -> Tensor:
     for extra in sums:
         out = out + 0.0 * extra
     return out
+
+
+def _class_sum(x: Tensor) -> Tensor:
+    """``Σ_j x_ij`` over the class dimension 1."""
+    return x.sum(1)
 
 
 def _traced_terms(term: Term, z: Tensor, m: Tensor, total: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -303,17 +318,24 @@ class _DenseKernel:
     def traced_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         # value and the slope sum Σ_j c_j·ℓ'(log p_j) (per position) in the same fused reduction
         m, total = log_softmax_stats(z)
-        value, slope, _ = _traced_terms(self.term, z, m, total)
+        term = self.term
         if self.t.kind == "index":
             logp_y = z.gather(1, self.index) - m - total.log()
-            value_y, slope_y = self.term.value_and_slope(logp_y)
+            value_y, slope_y = term.value_and_slope(logp_y)
             at_y = slope_y.squeeze(1) * self.at_y
             w = self.class_coef
-            spread = value.sum(1) if w is None else class_dot(value, w)
-            slopes = slope.sum(1) if w is None else class_dot(slope, w)
+            if term.traced_sums is not None:
+                mass: Tensor | float = float(self.t.num_classes) if w is None else w.sum()
+                reduce = _class_sum if w is None else (lambda x: class_dot(x, w))
+                spread, slopes = term.traced_sums(z - m - total.log(), reduce, mass)
+            else:
+                value, slope, _ = _traced_terms(term, z, m, total)
+                spread = value.sum(1) if w is None else class_dot(value, w)
+                slopes = slope.sum(1) if w is None else class_dot(slope, w)
             out = value_y.squeeze(1) * self.at_y + spread * self.row_scale
             sums = at_y + slopes * self.row_scale
             return keep_in_forward(out, at_y, sums), [m, total, at_y, sums]
+        value, slope, _ = _traced_terms(term, z, m, total)
         sums = self._combine(slope)
         return keep_in_forward(self._combine(value), sums), [m, total, sums]
 

@@ -65,6 +65,13 @@ def _paper_term(k: float, m: float) -> Term:
     def traced_root(root: Tensor, logp: Tensor) -> tuple[Tensor, Tensor]:
         return m * (1.0 - root), root * (-m / k)
 
+    def traced_sums(
+        logp: Tensor, reduce: Callable[[Tensor], Tensor], mass: Tensor | float
+    ) -> tuple[Tensor, Tensor]:
+        # Σ m·(1 − r) = m·mass − m·Σr and Σ −(m/k)·r: one reduction of r = p^(1/k)
+        r_sum = reduce(torch.exp(logp * (1.0 / k)))
+        return m * mass - m * r_sum, r_sum * (-m / k)
+
     integer = _root_power(k)
     return Term(
         value,
@@ -75,6 +82,7 @@ def _paper_term(k: float, m: float) -> Term:
         slope_scale=-m / k,
         traced_root=traced_root if integer else None,
         root_power=integer or 1,
+        traced_sums=traced_sums,
     )
 
 
@@ -118,15 +126,27 @@ def _natural_term(k: float, cap: float) -> Term:
         slope = torch.clamp_max(root.reciprocal(), math.exp(cap))
         return slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k, slope.neg()
 
+    def traced_sums(
+        logp: Tensor, reduce: Callable[[Tensor], Tensor], mass: Tensor | float
+    ) -> tuple[Tensor, Tensor]:
+        # Σ k·B·(1 + relu(x − c)) = k·ΣB + k·exp(c)·Σ relu(x − c) (B = exp(c) wherever x > c) and
+        # Σ −B: B is reduced once, the continuation from x alone
+        x = logp * (-1.0 / k)
+        b_sum = reduce(torch.exp(torch.clamp_max(x, cap)))
+        excess = reduce(torch.clamp_min(x - cap, 0.0))
+        return k * b_sum + (k * math.exp(cap)) * excess, b_sum.neg()
+
     # only where exp(cap) is finite in float32 (else the capped exponential itself overflows and
     # the plain expression's inf is kept)
-    integer = _root_power(k) if cap <= _FLOAT32_EXP_MAX else None
+    finite_cap = cap <= _FLOAT32_EXP_MAX
+    integer = _root_power(k) if finite_cap else None
     return Term(
         value,
         value_and_slope,
         fused=fused,
         traced_root=traced_root if integer else None,
         root_power=integer or 1,
+        traced_sums=traced_sums if finite_cap else None,
     )
 
 
