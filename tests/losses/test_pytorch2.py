@@ -400,6 +400,15 @@ def test_compiled_integer_k_rooted_matches_closed_form(form: str) -> None:
     _compiled_matches_closed_form(cases, [_rooted_pair(form, k) for k in (1.0, 3.0, 8.0)])
 
 
+def test_compiled_rooted_paper_form_any_k_matches_closed_form() -> None:
+    """With label smoothing the paper form's traced forward takes the softmax denominator S and
+    Σ p^(1/k) = S^(−1/k)·Σ exp((z − max)/k) from one traversal, for a non-integer k too (with
+    its own exponential for S): value and gradient equal the float64 closed form, also for a
+    confident position, over every target convention, in one fullgraph aot_eager graph."""
+    cases = _confident_cases(seed=13, first=20.0)
+    _compiled_matches_closed_form(cases, [_rooted_pair("paper", k) for k in (0.5, 2.5)])
+
+
 def test_compiled_out_of_range_label_still_fails() -> None:
     """Under compile the label range is not checked on the host; the gather itself fails."""
     torch._dynamo.reset()

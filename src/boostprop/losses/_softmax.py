@@ -49,6 +49,11 @@ Basis = Callable[[Tensor, Callable[[Tensor], Tensor]], tuple[Tensor, Tensor | No
 #: ``(logp, reduce, mass) -> (Σ ℓ, Σ ℓ')`` over the classes: see :class:`Term`.
 TracedSums = Callable[[Tensor, Callable[[Tensor], Tensor], "Tensor | float"], tuple[Tensor, Tensor]]
 
+#: ``(z − max, reduce, mass) -> (S, Σ ℓ, Σ ℓ')`` over the classes: see :class:`Term`.
+TracedStatsSums = Callable[
+    [Tensor, Callable[[Tensor], Tensor], "Tensor | float"], tuple[Tensor, Tensor, Tensor]
+]
+
 
 class Term:
     """An elementwise loss of the log-probability, ``ℓ(logp)``.
@@ -82,6 +87,12 @@ class Term:
             classes and ``mass = reduce(1)``: both sums from one reduction of the term's
             exponential (with two reductions reading it, Inductor stores that exponential as an
             ``(N, C, ...)`` buffer).
+        traced_stats_sums: optional ``(z − max, reduce, mass) -> (S, reduce(ℓ), reduce(ℓ'))``, a
+            cheaper :attr:`traced_sums` that also returns the softmax denominator
+            ``S = Σ_j exp(z_j − max)`` (kept dimension): all three sums from one traversal of the
+            shifted logits, when the term's class sums do not need ``log S`` element by element
+            (the paper form: ``Σ p^(1/k) = S^(−1/k)·Σ exp((z − max)/k)``); used for ``(N, C)``
+            inputs, whose classes are contiguous.
     """
 
     def __init__(
@@ -99,6 +110,7 @@ class Term:
         traced_root: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
         root_power: int = 1,
         traced_sums: TracedSums | None = None,
+        traced_stats_sums: TracedStatsSums | None = None,
     ) -> None:
         self.value = value
         self.value_and_slope = value_and_slope
@@ -111,6 +123,7 @@ class Term:
         self.traced_root = traced_root
         self.root_power = root_power
         self.traced_sums = traced_sums
+        self.traced_stats_sums = traced_stats_sums
 
 
 class Softmax(NamedTuple):
@@ -317,24 +330,32 @@ class _DenseKernel:
 
     def traced_forward(self, z: Tensor) -> tuple[Tensor, list[Tensor]]:
         # value and the slope sum Σ_j c_j·ℓ'(log p_j) (per position) in the same fused reduction
-        m, total = log_softmax_stats(z)
         term = self.term
         if self.t.kind == "index":
+            w = self.class_coef
+            mass: Tensor | float = float(self.t.num_classes) if w is None else w.sum()
+            reduce = _class_sum if w is None else (lambda x: class_dot(x, w))
+            if term.traced_stats_sums is not None and z.dim() == 2:
+                # the softmax denominator and both class sums from one traversal of the rows
+                # (with classes along a strided dimension, (N, C, d1, ...), Inductor would
+                # store the shared exponential as an (N, C, ...) buffer: the two-pass form)
+                m = z.amax(dim=1, keepdim=True)
+                total, spread, slopes = term.traced_stats_sums(z - m, reduce, mass)
+            else:
+                m, total = log_softmax_stats(z)
+                if term.traced_sums is not None:
+                    spread, slopes = term.traced_sums(z - m - total.log(), reduce, mass)
+                else:
+                    value, slope, _ = _traced_terms(term, z, m, total)
+                    spread = value.sum(1) if w is None else class_dot(value, w)
+                    slopes = slope.sum(1) if w is None else class_dot(slope, w)
             logp_y = z.gather(1, self.index) - m - total.log()
             value_y, slope_y = term.value_and_slope(logp_y)
             at_y = slope_y.squeeze(1) * self.at_y
-            w = self.class_coef
-            if term.traced_sums is not None:
-                mass: Tensor | float = float(self.t.num_classes) if w is None else w.sum()
-                reduce = _class_sum if w is None else (lambda x: class_dot(x, w))
-                spread, slopes = term.traced_sums(z - m - total.log(), reduce, mass)
-            else:
-                value, slope, _ = _traced_terms(term, z, m, total)
-                spread = value.sum(1) if w is None else class_dot(value, w)
-                slopes = slope.sum(1) if w is None else class_dot(slope, w)
             out = value_y.squeeze(1) * self.at_y + spread * self.row_scale
             sums = at_y + slopes * self.row_scale
             return keep_in_forward(out, at_y, sums), [m, total, at_y, sums]
+        m, total = log_softmax_stats(z)
         value, slope, _ = _traced_terms(term, z, m, total)
         sums = self._combine(slope)
         return keep_in_forward(self._combine(value), sums), [m, total, sums]

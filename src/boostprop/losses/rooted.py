@@ -73,6 +73,23 @@ def _paper_term(k: float, m: float) -> Term:
         return m * mass - m * r_sum, r_sum * (-m / k)
 
     integer = _root_power(k)
+
+    def traced_stats_sums(
+        shifted: Tensor, reduce: Callable[[Tensor], Tensor], mass: Tensor | float
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        # with u = exp((z − max)/k): S = Σ u^k and Σ p^(1/k) = S^(−1/k)·Σ u, one traversal (one
+        # exponential per element for an integer k, u^k by products)
+        u = torch.exp(shifted * (1.0 / k))
+        if integer:
+            e = u
+            for _ in range(integer - 1):
+                e = e * u
+        else:
+            e = torch.exp(shifted)
+        total = e.sum(1, keepdim=True)
+        r_sum = reduce(u) * torch.pow(total.squeeze(1), -1.0 / k)
+        return total, m * mass - m * r_sum, r_sum * (-m / k)
+
     return Term(
         value,
         value_and_slope,
@@ -83,6 +100,7 @@ def _paper_term(k: float, m: float) -> Term:
         traced_root=traced_root if integer else None,
         root_power=integer or 1,
         traced_sums=traced_sums,
+        traced_stats_sums=traced_stats_sums,
     )
 
 
