@@ -66,14 +66,55 @@ def _focal_term(gamma: float) -> Term:
         inner = d - gamma * p * logp
         return value, -(dg1 * inner) if gamma > 1 else -inner
 
+    def traced_stats_sums(
+        shifted: Tensor, reduce: Callable[[Tensor], Tensor], mass: Tensor | float
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        # integer gamma: (1 − p)^γ = Σ_j C(γ, j)(−p)^j with p = e/S, e = exp(z − max), so the class
+        # sums of ℓ = −d^γ·log p and ℓ' = −d^γ + γ·d^(γ−1)·p·log p are combinations of the moments
+        # M_j = Σ e^j and A_j = Σ e^j·(z − max) (log p = (z − max) − log S): S and all moments from
+        # one traversal, one exponential per element (e^j by products)
+        g = int(gamma)
+        e = torch.exp(shifted)
+        total = e.sum(1, keepdim=True)
+        inv = total.squeeze(1).reciprocal()
+        log_s = total.squeeze(1).log()
+        moments: list[Tensor | float] = [mass]
+        logp_moments = [reduce(shifted) - log_s * mass]  # B_j = Σ e^j·log p = A_j − log S·M_j
+        power = e
+        for j in range(1, g + 1):
+            m_j = reduce(power)
+            moments.append(m_j)
+            logp_moments.append(reduce(power * shifted) - log_s * m_j)
+            if j < g:
+                power = power * e
+        value = torch.zeros_like(inv)
+        slope = torch.zeros_like(inv)
+        scale: Tensor | float = 1.0  # (−1/S)^j
+        for j in range(g + 1):
+            c = float(math.comb(g, j))
+            value = value - c * scale * logp_moments[j]
+            slope = slope - c * scale * moments[j]
+            if j < g:
+                # γ·Σ_j C(γ−1, j)(−1)^j S^(−j−1)·B_(j+1)
+                slope = slope - (gamma * math.comb(g - 1, j)) * (scale * -inv) * logp_moments[j + 1]
+            scale = scale * -inv
+        return total, value, slope
+
     integer = gamma >= 1 and float(gamma).is_integer()
+    # the moment form loses accuracy like 2^γ where the classes share the mass: up to γ = 3
+    moment_form = integer and gamma <= _MAX_MOMENT_GAMMA
     return Term(
         value,
         value_and_slope,
         fused=fused if integer else None,
         fused_one_minus_p=True,
         traced=traced if integer else None,
+        traced_stats_sums=traced_stats_sums if moment_form else None,
     )
+
+
+#: Largest integer gamma whose traced smoothed sums use the moment form (see ``_focal_term``).
+_MAX_MOMENT_GAMMA = 3
 
 
 def focal_loss(
