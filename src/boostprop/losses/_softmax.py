@@ -91,8 +91,9 @@ class Term:
             cheaper :attr:`traced_sums` that also returns the softmax denominator
             ``S = Σ_j exp(z_j − max)`` (kept dimension): all three sums from one traversal of the
             shifted logits, when the term's class sums do not need ``log S`` element by element
-            (the paper form: ``Σ p^(1/k) = S^(−1/k)·Σ exp((z − max)/k)``); used for ``(N, C)``
-            inputs, whose classes are contiguous.
+            (the paper form: ``Σ p^(1/k) = S^(−1/k)·Σ exp((z − max)/k)``; focal with an integer
+            gamma: moments of ``exp(z − max)``); used for ``(N, C)`` inputs, whose classes are
+            contiguous.
     """
 
     def __init__(
