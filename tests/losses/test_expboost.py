@@ -81,6 +81,30 @@ def test_linear_continuation_beyond_max_exponent() -> None:
         assert value.item() == pytest.approx(math.exp(c) + 1.0, rel=1e-6)
 
 
+def test_gradient_exactly_at_max_exponent_on_every_path() -> None:
+    """A logit exactly at the cap gets the one-sided slope exp(c) from the eager kernel, from the
+    plain expression (torch.func) and from the compiled expression: the continuation's relu has a
+    zero derivative at the cap, so the two branches' slopes are not added there (a
+    ``clamp_min(z − c, 0)`` continuation gave 2·exp(c) through torch.func)."""
+    c, alpha = 5.0, 0.1
+    z = torch.tensor([[c, 0.0, -1.0]], dtype=torch.float64)
+    y = torch.tensor([1])
+
+    def loss(t: torch.Tensor) -> torch.Tensor:
+        return exp_boost_loss(t, y, alpha=alpha, max_exponent=c, reduction="sum")
+
+    hand = torch.tensor(
+        [[alpha * math.exp(c), alpha - 1.0, alpha * math.exp(-1.0)]], dtype=torch.float64
+    )
+    ze = z.clone().requires_grad_()
+    loss(ze).backward()
+    zc = z.clone().requires_grad_()
+    torch.compile(loss, fullgraph=True, dynamic=False)(zc).backward()
+    for grad in (ze.grad, torch.func.grad(loss)(z), zc.grad):
+        assert grad is not None
+        torch.testing.assert_close(grad, hand, rtol=1e-12, atol=0.0)
+
+
 @pytest.mark.parametrize("fn", [exp_boost_loss, cubic_boost_loss])
 def test_extreme_logits_finite_and_right_sign(fn) -> None:  # type: ignore[no-untyped-def]
     z = torch.tensor(

@@ -167,7 +167,7 @@ def capped_exp(x: Tensor, cap: float) -> Tensor:
 
     Value and first derivative are continuous; differentiable by autograd without NaN at every order.
     """
-    return torch.exp(torch.clamp_max(x, cap)) * (1.0 + torch.clamp_min(x - cap, 0.0))
+    return torch.exp(torch.clamp_max(x, cap)) * (1.0 + torch.relu(x - cap))
 
 
 def log_softmax_stats(z: Tensor) -> tuple[Tensor, Tensor]:

@@ -120,7 +120,7 @@ def _natural_term(k: float, cap: float) -> Term:
     def value_and_slope(logp: Tensor) -> tuple[Tensor, Tensor]:
         x = logp * (-1.0 / k)  # −log p / k ≥ 0 (a product, not a division, per element)
         slope = torch.exp(torch.clamp_max(x, cap))  # capped_exp'(x)
-        value = slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k
+        value = slope * (1.0 + torch.relu(x - cap)) * k
         return value, slope.neg()
 
     def fused(
@@ -142,7 +142,7 @@ def _natural_term(k: float, cap: float) -> Term:
         # exponential (r = 0 gives inf, then exp(c), as exp of the capped exponent does)
         x = logp * (-1.0 / k)
         slope = torch.clamp_max(root.reciprocal(), math.exp(cap))
-        return slope * (1.0 + torch.clamp_min(x - cap, 0.0)) * k, slope.neg()
+        return slope * (1.0 + torch.relu(x - cap)) * k, slope.neg()
 
     def traced_sums(
         logp: Tensor, reduce: Callable[[Tensor], Tensor], mass: Tensor | float
@@ -151,7 +151,7 @@ def _natural_term(k: float, cap: float) -> Term:
         # Σ −B: B is reduced once, the continuation from x alone
         x = logp * (-1.0 / k)
         b_sum = reduce(torch.exp(torch.clamp_max(x, cap)))
-        excess = reduce(torch.clamp_min(x - cap, 0.0))
+        excess = reduce(torch.relu(x - cap))
         return k * b_sum + (k * math.exp(cap)) * excess, b_sum.neg()
 
     # only where exp(cap) is finite in float32 (else the capped exponential itself overflows and
