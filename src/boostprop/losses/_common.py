@@ -374,7 +374,13 @@ def one_hot_like(index: Tensor, z: Tensor) -> Tensor:
 
 
 def class_dot(x: Tensor, vec: Tensor) -> Tensor:
-    """``Σ_j x_ij·vec_j`` over the class dimension 1 of ``x`` ``(N, C, d1, ...)``."""
+    """``Σ_j x_ij·vec_j`` over the class dimension 1 of ``x`` ``(N, C, d1, ...)``.
+
+    Eagerly an ``(N, C)`` input takes one matrix-vector product (one pass, no ``(N, C)``
+    temporary); under ``torch.compile`` the product-and-sum form, which Inductor fuses.
+    """
+    if x.dim() == 2 and vec.dtype == x.dtype and not torch.compiler.is_compiling():
+        return torch.mv(x, vec)
     return (x * class_view(vec, x.dim())).sum(1)
 
 
