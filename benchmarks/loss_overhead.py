@@ -11,6 +11,16 @@ all losses interleaved round-robin in the same process so that machine noise hit
 (Inductor) of the same function, after a warm-up. Ratio = median(loss) / median(baseline), the
 baseline being ``F.cross_entropy`` in the same mode.
 
+Allocator: the timing process first makes glibc keep the memory it frees (``mallopt``: no heap
+trimming, no ``mmap`` for large blocks), so that after the warm-up no step page-faults. With
+glibc's defaults a ``(8192, 1000)`` float32 tensor (31.25 MiB) sits just under the largest dynamic
+``mmap`` threshold, and which of the interleaved calls gets fresh pages (about 2.5 µs per 4 KiB page
+fault on this virtual machine, 20 ms per tensor) depended on the allocator's state left by the calls
+before it: eager ``cross_entropy`` paid 16,000 faults a step in one measured run and none in
+another, compiled losses 0 or 8,000. The timings then ranked the allocator, not the losses.
+``--default-allocator`` times with glibc's defaults (the median minor page faults per step are in
+the JSON either way).
+
 Memory: ``peak`` = the high-water mark of the process's resident memory (Linux ``VmHWM``, reset just
 before the step through ``/proc/self/clear_refs``) during one forward+backward, minus the resident
 memory just before, measured in a fresh subprocess per loss and mode with the input and its ``.grad``
@@ -20,13 +30,16 @@ baseline) in units of one ``(N, C, ...)`` float32 tensor; ``≤ 0`` means no mor
 ``saved`` (eager only): bytes kept alive between forward and backward (``saved_tensors_hooks``,
 de-duplicated by storage, the input and target excluded).
 
-Run: ``.venv/bin/python benchmarks/loss_overhead.py [--quick] [--no-compile]``; writes
+Run: ``.venv/bin/python benchmarks/loss_overhead.py [--quick] [--no-compile] [--default-allocator]``;
+writes
 ``benchmarks/results/loss_overhead.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import math
 import os
@@ -99,21 +112,41 @@ def loss_fn(name: str, mode: str) -> LossFn:
     return torch.compile(fn, dynamic=False) if mode == "compiled" else fn
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed memory in this process (no trimming, large blocks from the heap):
+    repeated steps then reuse their pages instead of page-faulting fresh ones. ``False`` where
+    the C library has no ``mallopt`` (not glibc)."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)) and bool(mallopt(_M_MMAP_THRESHOLD, 2**30))
+
+
 def time_all(
     shape: tuple[int, ...], names: list[str], modes: list[str], reps: int
-) -> dict[tuple[str, str], list[float]]:
+) -> tuple[dict[tuple[str, str], list[float]], dict[tuple[str, str], list[int]]]:
+    """Wall times and minor page faults of every (loss, mode) step, interleaved round-robin."""
     z, y = make_inputs(shape)
     fns = {(n, m): loss_fn(n, m) for n in names for m in modes}
     times: dict[tuple[str, str], list[float]] = {key: [] for key in fns}
+    faults: dict[tuple[str, str], list[int]] = {key: [] for key in fns}
     for fn in fns.values():  # warm-up (and compilation)
         step(fn, z, y)
         step(fn, z, y)
     for _ in range(reps):
         for key, fn in fns.items():
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             t0 = time.perf_counter()
             step(fn, z, y)
             times[key].append(time.perf_counter() - t0)
-    return times
+            faults[key].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+    return times, faults
 
 
 def saved_bytes(name: str, shape: tuple[int, ...]) -> int:
@@ -179,6 +212,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=None, help="timed repetitions (default 30)")
     parser.add_argument("--no-compile", action="store_true", help="eager only")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="time with glibc's default allocator settings (steps may page-fault)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -186,6 +224,8 @@ def main() -> None:
         print(peak_rss_child(*args.child))
         return
     reps = args.reps or (10 if args.quick else 30)
+    kept = False if args.default_allocator else keep_freed_memory()
+    print(f"allocator: {'glibc freed memory kept' if kept else 'default'}")
     modes = ["eager"] if args.no_compile else list(MODES)
     names = list(LOSSES)
     results: dict[str, Any] = {
@@ -198,6 +238,7 @@ def main() -> None:
             "threads": args.threads,
             "load_average": os.getloadavg(),
             "reps": reps,
+            "allocator": "glibc freed memory kept" if kept else "default",
             "command": " ".join(sys.argv),
         },
         "shapes": {},
@@ -205,7 +246,7 @@ def main() -> None:
     for key, shape in SHAPES.items():
         unit = 4 * math.prod(shape)
         saved = {n: saved_bytes(n, shape) for n in names}
-        times = time_all(shape, names, modes, reps)
+        times, faults = time_all(shape, names, modes, reps)
         med = {k: statistics.median(v) for k, v in times.items()}
         peak = {(n, m): peak_rss(n, key, m) for n in names for m in modes}
         rows: dict[str, Any] = {}
@@ -217,6 +258,7 @@ def main() -> None:
                 rows[n][m] = {
                     "median_ms": 1e3 * med[(n, m)],
                     "iqr_ms": 1e3 * iqr(times[(n, m)]),
+                    "median_page_faults": statistics.median(faults[(n, m)]),
                     "ratio": med[(n, m)] / med[(base, m)],
                     "peak_rss_bytes": peak[(n, m)],
                     "extra_peak_units": (peak[(n, m)] - peak[(base, m)]) / unit,
